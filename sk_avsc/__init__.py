@@ -1,0 +1,78 @@
+"""sk_avsc: audio-visual scene classification as scikit-learn estimators.
+
+An implementation of the system of Wang, Mesaros, Heittola and Virtanen,
+"A curated dataset of urban scenes for audio-visual scene analysis"
+(ICASSP 2021): OpenL3 audio and image embeddings (a PyTorch port that reads
+the official weight files), z-scoring, PyTorch classifier heads wrapped with
+skorch, and the paper's two-stage audio-visual fusion.
+
+Public names are imported lazily, so ``import sk_avsc`` stays cheap and does
+not load torch until an estimator or the OpenL3 port is used.
+"""
+
+import importlib
+
+from ._version import __version__
+from .exceptions import (
+    AudioError,
+    ImageError,
+    MediaError,
+    ParameterError,
+    RandomWeightsWarning,
+    SkAvscError,
+    SkAvscWarning,
+    WeightsError,
+)
+
+# public name -> module (relative to this package) that defines it
+_LAZY = {
+    "OpenL3AudioEmbedder": "embedders",
+    "OpenL3FrameEmbedder": "embedders",
+    "AudioVisualEmbedder": "embedders",
+    "ZScore": "preprocessing",
+    "MLPClassifier": "neural",
+    "StackedAVClassifier": "fusion",
+    "LateFusionClassifier": "fusion",
+    "ClipAggregator": "aggregation",
+}
+_SUBMODULES = {
+    "openl3",
+    "embedders",
+    "preprocessing",
+    "neural",
+    "fusion",
+    "aggregation",
+    "datasets",
+    "metrics",
+    "hear",
+    "cli",
+    "exceptions",
+}
+
+__all__ = [
+    "__version__",
+    "AudioError",
+    "ImageError",
+    "MediaError",
+    "ParameterError",
+    "RandomWeightsWarning",
+    "SkAvscError",
+    "SkAvscWarning",
+    "WeightsError",
+    *_LAZY,
+]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)

@@ -1,0 +1,43 @@
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+import sk_avsc
+from sk_avsc import exceptions
+
+
+def test_version_is_a_string():
+    assert isinstance(sk_avsc.__version__, str)
+    assert sk_avsc.__version__.count(".") >= 2
+
+
+@pytest.mark.parametrize(
+    "cls", [exceptions.ParameterError, exceptions.AudioError, exceptions.ImageError,
+            exceptions.WeightsError, exceptions.MediaError]
+)
+def test_value_errors_are_value_errors(cls):
+    assert issubclass(cls, ValueError)
+    assert issubclass(cls, exceptions.SkAvscError)
+
+
+def test_import_does_not_load_torch():
+    # `import sk_avsc` must stay cheap: estimators and the OpenL3 port load torch lazily.
+    code = "import sys, sk_avsc; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_unknown_attribute_raises():
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        sk_avsc.nope  # noqa: B018
+
+
+def test_lazy_names_resolve_where_modules_exist():
+    for name, module in sk_avsc._LAZY.items():
+        try:
+            importlib.import_module(f"sk_avsc.{module}")
+        except ModuleNotFoundError:
+            continue  # module of a later issue
+        assert getattr(sk_avsc, name).__name__ == name
