@@ -34,7 +34,7 @@ __all__ = [
     "plot_class_wise_accuracy",
 ]
 
-_AGGREGATIONS = ("sum", "product")
+_AGGREGATIONS = ("sum", "geometric")
 
 
 def _check_proba(proba, name="proba", ndims=(2, 3)) -> np.ndarray:
@@ -68,9 +68,9 @@ def aggregate_windows(window_proba, *, method: str = "sum") -> np.ndarray:
     ----------
     window_proba : array-like of shape (n_clips, n_windows, n_classes)
         Class probabilities of every window of every clip.
-    method : {"sum", "product"}, default="sum"
+    method : {"sum", "geometric"}, default="sum"
         ``"sum"``: the paper's rule, the sum of the windows' probabilities;
-        ``"product"``: the sum of their logarithms (a geometric mean).
+        ``"geometric"``: their geometric mean (the mean of their logarithms).
 
     Returns
     -------
@@ -90,7 +90,7 @@ def aggregate_windows(window_proba, *, method: str = "sum") -> np.ndarray:
     p = _check_proba(window_proba, "window_proba", ndims=(3,))
     if method == "sum":
         return _normalise(p.sum(axis=1))
-    logp = np.log(np.clip(p, np.finfo(np.float64).tiny, None)).sum(axis=1)
+    logp = np.log(np.clip(p, np.finfo(np.float64).tiny, None)).mean(axis=1)
     logp -= logp.max(axis=1, keepdims=True)
     return _normalise(np.exp(logp))
 
