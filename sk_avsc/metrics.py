@@ -127,8 +127,11 @@ def segment_proba(
     segment_duration : float, default=1.0
         Segment length in seconds.
     clip_duration : float, default=None
-        Clip length in seconds; None infers it from the number of windows
-        (``(n_windows - 1) * hop_size``, plus 1 s without centring).
+        Clip length in seconds; None infers it from the number of windows as
+        OpenL3 makes them (it pads the end up to a whole hop, and with
+        centring pads half a window at the start only):
+        ``(n_windows - 1) * hop_size`` plus 0.5 s (centred) or 1 s (not).
+        Pass it when clip lengths are not a multiple of ``hop_size``.
 
     Returns
     -------
@@ -140,7 +143,7 @@ def segment_proba(
     --------
     >>> import numpy as np
     >>> from sk_avsc.metrics import segment_proba
-    >>> w = np.tile([0.9, 0.1], (1, 21, 1))  # a 2-s clip, hop 0.1, centred
+    >>> w = np.tile([0.9, 0.1], (1, 16, 1))  # OpenL3 on a 2-s clip: hop 0.1, centred
     >>> segment_proba(w).shape
     (1, 2, 2)
     """
@@ -151,7 +154,7 @@ def segment_proba(
     n_windows = p.shape[1]
     offset = 0.0 if center else 0.5
     if clip_duration is None:
-        clip_duration = (n_windows - 1) * hop_size + 2 * offset
+        clip_duration = (n_windows - 1) * hop_size + (0.5 if center else 1.0)
     n_segments = int(math.floor(clip_duration / segment_duration + 1e-6))
     if n_segments < 1:
         raise ParameterError(
@@ -265,7 +268,7 @@ def segment_accuracy(
     --------
     >>> import numpy as np
     >>> from sk_avsc.metrics import segment_accuracy
-    >>> w = np.array([[[0.9, 0.1]] * 10 + [[0.2, 0.8]] * 11])  # 2 s: right, then wrong
+    >>> w = np.array([[[0.9, 0.1]] * 10 + [[0.2, 0.8]] * 6])  # 2 s: right, then wrong
     >>> segment_accuracy(["bus"], w, labels=["bus", "park"])
     0.5
     """

@@ -27,7 +27,7 @@ LABELS = np.array(["bus", "park", "tram"])
 
 @pytest.fixture
 def window_proba(rng):
-    p = rng.dirichlet(np.ones(3), size=(8, 21))
+    p = rng.dirichlet(np.ones(3), size=(8, 16))
     return p
 
 
@@ -54,26 +54,32 @@ def test_clip_accuracy_by_hand(window_proba):
 
 
 def test_segments_of_a_centred_2s_clip():
-    # hop 0.1, centred: windows 0-9 centre in [0, 1), 10-19 in [1, 2), 20 at 2.0 s is dropped
-    w = np.zeros((1, 21, 2))
+    # OpenL3, hop 0.1, centred: 16 windows centred at 0.0 .. 1.5 s (openl3 pads half a window
+    # at the start only); windows 0-9 fall in [0, 1), 10-15 in [1, 2)
+    w = np.zeros((1, 16, 2))
     w[0, :10, 0] = 1
-    w[0, 10:20, 1] = 1
-    w[0, 20, 0] = 1
-    seg = segment_proba(w)
-    assert np.allclose(seg, [[[1, 0], [0, 1]]])
+    w[0, 10:, 1] = 1
+    assert np.allclose(segment_proba(w), [[[1, 0], [0, 1]]])
     assert segment_accuracy(["a"], w, labels=["a", "b"]) == 0.5
+    # the sum rule inside a segment: 6 weak votes for "a" lose to 4 strong ones for "b"
+    w[0, :6, :] = [0.6, 0.4]
+    w[0, 6:10, :] = [0.0, 1.0]
+    assert segment_accuracy(["b"], w, labels=["a", "b"]) == 1.0
     # without centring, window k is centred at k * hop + 0.5 s: a 2-s clip has 11 windows
     w2 = np.zeros((1, 11, 2))
     w2[0, :5, 0] = 1  # centres 0.5 .. 0.9
     w2[0, 5:, 1] = 1  # centres 1.0 .. 1.5
     assert np.allclose(segment_proba(w2, center=False), [[[1, 0], [0, 1]]])
+    # a clip length given explicitly overrides the inference
+    assert segment_proba(w, clip_duration=1.2).shape == (1, 1, 2)
 
 
 def test_ten_second_clips_give_ten_segments(rng):
-    w = rng.dirichlet(np.ones(3), size=(2, 101))
+    w = rng.dirichlet(np.ones(3), size=(2, 96))  # OpenL3 windows of a 10-s clip
     seg = segment_proba(w)
     assert seg.shape == (2, 10, 3)
     assert np.allclose(seg[:, 3], w[:, 30:40].sum(1) / w[:, 30:40].sum((1, 2))[:, None])
+    assert np.allclose(seg[:, 9], w[:, 90:96].sum(1) / w[:, 90:96].sum((1, 2))[:, None])
     assert np.allclose(seg.sum(-1), 1)
 
 

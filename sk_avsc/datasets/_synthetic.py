@@ -56,14 +56,14 @@ def _class_factors(n_classes: int) -> tuple[np.ndarray, np.ndarray, int, int]:
 
 def _location_params(rng: np.random.Generator, frame_size: tuple[int, int]) -> dict:
     width, height = frame_size
-    lw, lh = int(rng.uniform(0.2, 0.4) * width), int(rng.uniform(0.2, 0.4) * height)
+    lw, lh = int(rng.uniform(0.1, 0.2) * width), int(rng.uniform(0.1, 0.2) * height)
     return {
-        "detune": rng.uniform(-1.0, 1.0),  # semitones, shifts the class tones
-        "gain": 10 ** (rng.uniform(-4, 4) / 20),
+        "detune": rng.uniform(-0.5, 0.5),  # semitones, shifts the class tones
+        "gain": 10 ** (rng.uniform(-3, 3) / 20),
         "hum_freq": math.exp(rng.uniform(math.log(80.0), math.log(8000.0))),
         "noise_tilt": rng.uniform(-1.0, 1.0),  # spectral slope of the background noise
         "tint": rng.uniform(0.0, 1.0, 3).astype(np.float32),
-        "tint_alpha": rng.uniform(0.15, 0.35),
+        "tint_alpha": rng.uniform(0.1, 0.25),
         "landmark": (
             int(rng.integers(0, width - lw)),
             int(rng.integers(0, height - lh)),
@@ -90,7 +90,7 @@ def _audio(rng, sound, n_sound, loc, duration, sample_rate):
     )
     cue *= tremolo * 0.12
     # location cue: a steady hum and background noise of a location-specific colour
-    hum = 0.05 * np.sin(2 * np.pi * loc["hum_freq"] * t + rng.uniform(0, 2 * np.pi))
+    hum = 0.03 * np.sin(2 * np.pi * loc["hum_freq"] * t + rng.uniform(0, 2 * np.pi))
     spec = np.fft.rfft(rng.standard_normal(n))
     freqs = np.fft.rfftfreq(n, 1 / sample_rate)
     spec *= (np.maximum(freqs, 20.0) / 1000.0) ** (loc["noise_tilt"] / 2)

@@ -64,13 +64,14 @@ def _read_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
         )
     try:
         with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f, delimiter="\t"))
+            rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DatasetError(f"{path}: cannot be read as a tab-separated text file ({exc}).") from exc
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    # keep file line numbers for messages; blank lines are skipped
+    rows = [(i, r) for i, r in enumerate(rows, start=1) if any(cell.strip() for cell in r)]
     if not rows:
         raise DatasetError(f"{path} is empty; expected a header line and one line per clip.")
-    header = [h.strip() for h in rows[0]]
+    header = [h.strip() for h in rows[0][1]]
     if "filename" in header and "filename_audio" not in header:  # older DCASE test lists
         header[header.index("filename")] = "filename_audio"
     missing = [c for c in required if c not in header]
@@ -80,13 +81,16 @@ def _read_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
             "tab-separated with a header line such as "
             "'filename_audio<TAB>filename_video<TAB>scene_label<TAB>identifier'."
         )
-    for lineno, row in enumerate(rows[1:], start=2):
+    for lineno, row in rows[1:]:
         if len(row) != len(header) or not row[0].strip():
             raise DatasetError(
                 f"{path} line {lineno}: malformed row {row!r}: expected {len(header)} "
                 f"tab-separated fields ({', '.join(header)})."
             )
-    frame = pd.DataFrame([[c.strip() for c in r] for r in rows[1:]], columns=header, dtype=object)
+    lines = [i for i, _ in rows[1:]]
+    rows = [r for _, r in rows[1:]]
+    frame = pd.DataFrame([[c.strip() for c in r] for r in rows], columns=header, dtype=object)
+    frame.attrs["lines"] = lines
     dup = frame["filename_audio"].duplicated()
     if dup.any():
         raise DatasetError(
@@ -260,8 +264,9 @@ def load_tau2021(
             bad = listed["scene_label"].to_numpy() != expected
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
+                line, clip = listed.attrs["lines"][i], listed["filename_audio"].iloc[i]
                 raise DatasetError(
-                    f"{path} line {i + 2}: clip {listed['filename_audio'].iloc[i]!r} has "
+                    f"{path} line {line}: clip {clip!r} has "
                     f"unknown label {listed['scene_label'].iloc[i]!r}; meta.csv says "
                     f"{expected[i]!r}."
                 )

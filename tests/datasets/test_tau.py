@@ -223,8 +223,14 @@ def test_header_without_required_column(small_root):
 def test_unknown_label_in_a_list(small_root):
     path = small_root / "evaluation_setup" / "fold1_train.csv"
     text = path.read_text()
-    path.write_text(text.replace("\tbus\n", "\tbuss\n", 1))
-    with pytest.raises(DatasetError, match=r"line \d+: clip 'audio/bus-.*unknown label 'buss'"):
+    lines = text.splitlines()
+    # a blank line before it: the message still gives the file's own line number
+    i = next(i for i, line in enumerate(lines) if line.endswith("\tbus"))
+    lines[i] = lines[i][: -len("bus")] + "buss"
+    lines.insert(1, "")
+    path.write_text("\n".join(lines) + "\n")
+    match = rf"line {i + 2}: clip 'audio/bus-.*unknown label 'buss'"
+    with pytest.raises(DatasetError, match=match):
         load_tau2021(small_root)
 
 
