@@ -210,10 +210,11 @@ def load_tau2021(
 
     Notes
     -----
-    The development set has 12,292 clips of 10 s (12,291 with video); its
-    ``fold1_train`` list has 8,646 clips and ``fold1_evaluate`` 3,645. The
-    paper trains on ``fold1_train`` less the authors' validation locations
-    (7,907 clips), validates on those (739) and tests on ``fold1_evaluate``.
+    The paper counts 12,292 clips of 10 s in the development set (one,
+    ``airport-lyon-1095-40158``, without video); its ``fold1_train`` list has
+    8,646 clips and ``fold1_evaluate`` holds other locations. The paper trains
+    on ``fold1_train`` less the authors' validation locations (7,907 clips),
+    validates on those (739) and tests on ``fold1_evaluate``.
 
     Examples
     --------
