@@ -216,6 +216,7 @@ class _Loaded:
     clip: Clip
     inputs: np.ndarray  # audio windows (n, 1, 48000) or preprocessed frames (u, 224, 224, 3)
     inverse: np.ndarray | None = None  # video: distinct frame for each window
+    warnings: list = field(default_factory=list)  # (category, message), re-emitted by the parent
 
 
 def _failure(clip: Clip, exc: BaseException) -> Failure:
@@ -231,13 +232,24 @@ def _failure(clip: Clip, exc: BaseException) -> Failure:
 def load_inputs(job: Job, clips: Sequence[Clip]) -> list[_Loaded | Failure]:
     """Read/decode and preprocess clips; stops at the first clip that fails."""
     out: list[_Loaded | Failure] = []
+    load = _load_audio if job.modality == "audio" else _load_video
     for clip in clips:
         try:
-            load = _load_audio if job.modality == "audio" else _load_video
-            out.append(load(job, clip))
+            # warnings (silent clip, short clip...) travel back to the parent, which
+            # re-emits them naming the clip; a worker's stderr would hide them
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                loaded = load(job, clip)
         except Exception as exc:  # reported per clip, raised by the parent
             out.append(_failure(clip, exc))
             break
+        seen = set()
+        for w in caught:
+            item = (w.category, str(w.message))
+            if item not in seen:
+                seen.add(item)
+                loaded.warnings.append(item)
+        out.append(loaded)
     return out
 
 
@@ -280,11 +292,25 @@ def _load_video(job: Job, clip: Clip) -> _Loaded:
             policy=job.frame_policy,
         )
 
-    # shrink each kept frame at once: memory holds 224x224 inputs, not full frames
-    frames, inverse, _ = _media.read_video_frames(
-        clip.source, select, transform=lambda frame: openl3.preprocess_image(frame[None])[0]
-    )
+    frames, inverse, _ = _media.read_video_frames(clip.source, select, transform=_shrink)
+    if frames[0].dtype == np.uint8:  # kept whole: normalise them together, as openl3 does
+        return _Loaded(clip, openl3.preprocess_image(np.stack(frames)), inverse)
     return _Loaded(clip, np.stack(frames), inverse)
+
+
+def _shrink(frame: np.ndarray) -> np.ndarray:
+    """Preprocess a frame at once when that equals preprocessing the clip's frames together.
+
+    Frames with a short side over 256 px are rescaled into [0, 1] one by one, so
+    memory holds 224x224 inputs, not full frames. Smaller frames are only cropped
+    and openl3 then divides the whole batch by its peak value: those are kept as
+    they are and preprocessed together.
+    """
+    from .. import openl3
+
+    if min(frame.shape[:2]) > 256:
+        return openl3.preprocess_image(frame[None])[0]
+    return frame.copy()
 
 
 def embed_loaded(job: Job, model, loaded: list[_Loaded | Failure]) -> list:
@@ -319,7 +345,7 @@ def embed_loaded(job: Job, model, loaded: list[_Loaded | Failure]) -> list:
                     emb,
                     item.clip.label,
                 )
-            results.append((item.clip.index, emb))
+            results.append((item.clip.index, emb, item.warnings))
     return results + failures
 
 
@@ -423,8 +449,10 @@ def iter_embeddings(
                     for item in next(stream):
                         if isinstance(item, Failure):
                             item.raise_()
-                        done[item[0]] = item[1]
-                emb = done.pop(clip.index)
+                        done[item[0]] = item[1:]
+                emb, caught = done.pop(clip.index)
+                for category, message in caught:
+                    warnings.warn(f"{clip.label}: {message}", category, stacklevel=3)
             bar.update(1)
             yield clip.index, emb
     finally:
@@ -438,4 +466,6 @@ def _single(job: Job, model, clip: Clip) -> np.ndarray:
     result = embed_loaded(job, model, load_inputs(job, [clip]))
     if isinstance(result[0], Failure):
         result[0].raise_()
+    for category, message in result[0][2]:
+        warnings.warn(f"{clip.label}: {message}", category, stacklevel=4)
     return result[0][1]

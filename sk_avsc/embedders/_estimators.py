@@ -306,10 +306,10 @@ class OpenL3AudioEmbedder(_OpenL3Embedder):
     >>> import numpy as np
     >>> from sk_avsc.embedders import OpenL3AudioEmbedder
     >>> rng = np.random.default_rng(0)
-    >>> clips = [(rng.uniform(-1, 1, 24000).astype(np.float32), 48000) for _ in range(2)]
+    >>> clips = [(rng.uniform(-1, 1, 48000).astype(np.float32), 48000) for _ in range(2)]
     >>> emb = OpenL3AudioEmbedder(weights="random", input_repr="mel128").fit(clips)
-    >>> emb.transform(clips).shape     # 0.5 s, centred, hop 0.1 s: 1 window
-    (2, 1, 512)
+    >>> emb.transform(clips).shape     # 1 s, centred, hop 0.1 s: 6 windows
+    (2, 6, 512)
     """
     )
 
@@ -408,14 +408,14 @@ class OpenL3FrameEmbedder(_OpenL3Embedder):
     >>> import numpy as np, imageio_ffmpeg, tempfile, os
     >>> from sk_avsc.embedders import OpenL3FrameEmbedder
     >>> path = os.path.join(tempfile.mkdtemp(), "clip.mp4")
-    >>> writer = imageio_ffmpeg.write_frames(path, (64, 48), fps=5, macro_block_size=1)
+    >>> writer = imageio_ffmpeg.write_frames(path, (320, 240), fps=5)
     >>> writer.send(None)
     >>> for i in range(5):
-    ...     writer.send(np.full((48, 64, 3), 50 * i, dtype=np.uint8).tobytes())
+    ...     writer.send(np.full((240, 320, 3), 40 + 40 * i, dtype=np.uint8).tobytes())
     >>> writer.close()
     >>> emb = OpenL3FrameEmbedder(weights="random").fit([path])
-    >>> emb.transform([path]).shape   # 1 s, centred, hop 0.1 s: 11 windows
-    (1, 11, 512)
+    >>> emb.transform([path]).shape   # 1 s, centred, hop 0.1 s: 6 windows
+    (1, 6, 512)
     """
     )
 
@@ -510,17 +510,18 @@ class AudioVisualEmbedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys
     ...                                OpenL3FrameEmbedder)
     >>> folder = tempfile.mkdtemp()
     >>> wav, mp4 = os.path.join(folder, "a.wav"), os.path.join(folder, "a.mp4")
-    >>> soundfile.write(wav, np.zeros(48000, dtype=np.float32), 48000)
-    >>> writer = imageio_ffmpeg.write_frames(mp4, (64, 48), fps=5, macro_block_size=1)
+    >>> noise = np.random.default_rng(0).uniform(-0.5, 0.5, 48000)
+    >>> soundfile.write(wav, noise, 48000)
+    >>> writer = imageio_ffmpeg.write_frames(mp4, (320, 240), fps=5)
     >>> writer.send(None)
     >>> for i in range(5):
-    ...     writer.send(np.full((48, 64, 3), 50 * i, dtype=np.uint8).tobytes())
+    ...     writer.send(np.full((240, 320, 3), 40 + 40 * i, dtype=np.uint8).tobytes())
     >>> writer.close()
     >>> av = AudioVisualEmbedder(
     ...     OpenL3AudioEmbedder(weights="random", input_repr="mel128", duration=1.0),
     ...     OpenL3FrameEmbedder(weights="random", duration=1.0))
     >>> av.fit_transform([(wav, mp4)]).shape
-    (1, 11, 1024)
+    (1, 6, 1024)
     """
 
     def __init__(self, audio=None, video=None, *, cache_dir=None, n_jobs=None, device=None,

@@ -6,10 +6,11 @@ import soundfile as sf
 
 
 def write_video(path, n_frames, *, fps=10, size=(64, 48), step=8, audio=None):
-    """An H.264 MP4 whose frame ``i`` is uniformly grey with value ``step * i``.
+    """An H.264 MP4 whose frame ``i`` is uniformly grey with value ``step * (i + 1)``.
 
     Uniform frames survive lossy coding to within a few grey levels, so a
-    decoded frame tells its own index: ``round(frame.mean() / step)``.
+    decoded frame tells its own index: ``round(frame.mean() / step) - 1``. No
+    frame is black (a black frame makes the image network warn).
     """
     import imageio_ffmpeg
 
@@ -20,7 +21,7 @@ def write_video(path, n_frames, *, fps=10, size=(64, 48), step=8, audio=None):
     )
     writer.send(None)
     for i in range(n_frames):
-        writer.send(np.full((height, width, 3), (step * i) % 256, dtype=np.uint8).tobytes())
+        writer.send(np.full((height, width, 3), step * (i + 1), dtype=np.uint8).tobytes())
     writer.close()
     return path
 

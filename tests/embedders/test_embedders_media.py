@@ -18,7 +18,7 @@ from sk_avsc.exceptions import AudioError, MediaError, ParameterError
 
 
 def _grey_index(frame, step=8):
-    return int(round(float(np.mean(frame)) / step))
+    return int(round(float(np.mean(frame)) / step)) - 1
 
 
 # ------------------------------------------------------------------ windows
