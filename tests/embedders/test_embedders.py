@@ -386,6 +386,22 @@ def test_pipeline_on_files(make_wav, tmp_path):
     assert len(list((tmp_path / "cache" / "audio").glob("*.npz"))) == 4
 
 
+def test_grid_search_embeds_each_clip_once(make_wav, tmp_path, monkeypatch):
+    from sklearn.model_selection import GridSearchCV
+
+    paths = _wavs(make_wav, 4)
+    pipe = make_pipeline(
+        audio_embedder(center=False, batch_size=16, cache_dir=tmp_path / "cache"),
+        FunctionTransformer(lambda X: X.mean(axis=1)),
+        LogisticRegression(),
+    )
+    calls = _count_embeds(monkeypatch)
+    search = GridSearchCV(pipe, {"logisticregression__C": [0.1, 1.0]}, cv=2)
+    search.fit(paths, [0, 1, 0, 1])
+    # 2 candidates x 2 folds + refit read 4 clips 13 times: computed once each
+    assert len(calls) == 4
+
+
 # ------------------------------------------------------------------ progress, parallel
 
 
