@@ -158,18 +158,14 @@ def _prepare(model, weights, modality, device, dtype, compile, random_state):
                 f"weights must be None, a path to a .h5/.h5.gz file or 'random', got "
                 f"{type(weights).__name__} {weights!r}.")
         model.weights_id = load_keras_weights(model.body, path, what=what)
+    if compile and dev.type == "cpu" and not _compiler_available():
+        raise ParameterError(
+            "compile=True needs a C++ compiler at run time (c++/g++/clang++ on PATH, or "
+            "$CXX) for torch.compile; install one (e.g. apt-get install g++) or use "
+            "compile=False.")
     model.eval().requires_grad_(False)
     model.to(device=dev)
-    model.body.to(dtype=dtype)
-    if dev.type == "cpu":
-        model.body.to(memory_format=torch.channels_last)
-    if compile:
-        if dev.type == "cpu" and not _compiler_available():
-            raise ParameterError(
-                "compile=True needs a C++ compiler at run time (c++/g++/clang++ on PATH, or "
-                "$CXX) for torch.compile; install one (e.g. apt-get install g++) or use "
-                "compile=False.")
-        model._runner = torch.compile(model.body, dynamic=False, options={"freezing": True})
+    model.set_inference_mode(dtype, compile)
     model._pad_batches = bool(compile)  # fixed batch shape: no recompilation
     return model
 
