@@ -559,6 +559,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
+        check_is_fitted(self)
         return self.classes_[self._forward(X).argmax(dim=1).numpy()]
 
     def _resolve_layer(self, layer) -> int:

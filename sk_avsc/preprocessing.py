@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._meta import ndim
 from .exceptions import ParameterError
 
 __all__ = ["ZScore"]
 
 
 def _is_3d(X) -> bool:
-    # DataFrames and sparse matrices are always 2-D; anything else array-like may be 3-D.
-    return not sp.issparse(X) and not hasattr(X, "iloc") and np.ndim(X) == 3
+    return ndim(X) == 3
 
 
 class ZScore(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
