@@ -42,7 +42,7 @@ class _AVBase(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return int(n_a)
 
     def _validate_fit(self, X, y, validation_data):
-        X, y = validate_data(self, X, y, dtype=np.float32)
+        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64])
         check_classification_targets(y)
         if len(np.unique(y)) < 2:
             raise ParameterError(
@@ -53,13 +53,13 @@ class _AVBase(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         val = None
         if validation_data is not None:
             X_val, y_val = validation_data
-            X_val = validate_data(self, X_val, dtype=np.float32, reset=False)
+            X_val = validate_data(self, X_val, dtype=[np.float32, np.float64], reset=False)
             val = (X_val, np.asarray(y_val))
         return X, y, n_a, val
 
     def _split_av(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, reset=False)
+        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
         n_a = self.audio_features
         return X[:, :n_a], X[:, n_a:]
 
@@ -159,14 +159,16 @@ class StackedAVClassifier(_AVBase):
     >>> import numpy as np
     >>> from sk_avsc import MLPClassifier, StackedAVClassifier
     >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(300, 8)).astype(np.float32)  # 4 audio + 4 video columns
+    >>> X = rng.normal(size=(100, 8)).astype(np.float32)  # 4 audio + 4 video columns
     >>> y = (X[:, 0] > 0).astype(int) + 2 * (X[:, 4] > 0)
-    >>> head = MLPClassifier(hidden_sizes=(16, 8), lr=1e-2, max_epochs=5, random_state=0)
+    >>> head = MLPClassifier(hidden_sizes=(16, 8), lr=1e-2, max_epochs=3, random_state=0)
     >>> clf = StackedAVClassifier(audio=head, video=head, audio_features=4,
-    ...                           fusion=MLPClassifier(hidden_sizes=(8,), max_epochs=5,
+    ...                           fusion=MLPClassifier(hidden_sizes=(8,), max_epochs=3,
     ...                                                lr=1e-2, random_state=0))
     >>> clf.fit(X, y).predict_proba(X[:3]).shape
     (3, 4)
+    >>> clf.transform_stage1(X[:3]).shape  # the fusion head's input: 8 audio + 8 video
+    (3, 16)
     """
 
     def __init__(self, audio=None, video=None, fusion=None, audio_features=512, cv=None):
