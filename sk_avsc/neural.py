@@ -164,6 +164,11 @@ class _Net(NeuralNet):
         # PrintLog tabulates the history every epoch even when it prints nothing
         return callbacks + ([("print_log", PrintLog())] if self.verbose else [])
 
+    def _set_training(self, training=True):
+        # skorch calls this every batch; walking the module tree each time is measurable
+        if self.module_.training != training or self.criterion_.training != training:
+            super()._set_training(training)
+
 
 def _noop(*args, **kwargs):
     pass
