@@ -73,8 +73,9 @@ def main(argv=None):
             results.setdefault(name, []).append(acc)
             print(f"seed {seed} {name:18s} {acc:.3f}  ({time.perf_counter() - t:.1f} s)",
                   flush=True)
-    print(f"\nclip accuracy, mean over {args.seeds} data seeds ({'hard' if args.hard else 'default'}"
-          " data), GroupKFold(4) over locations:")
+    kind = "hard" if args.hard else "default"
+    print(f"\nclip accuracy, mean over {args.seeds} data seeds ({kind} data), "
+          "GroupKFold(4) over locations:")
     for name, accs in results.items():
         print(f"  {name:18s} {np.mean(accs):.3f}  " + " ".join(f"{a:.3f}" for a in accs))
 

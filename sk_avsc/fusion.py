@@ -374,8 +374,8 @@ class LateFusionClassifier(_AVBase):
         self._weights()
         X, y, n_a, val = self._validate_fit(X, y, validation_data)
         audio, video = self._components()
-        for key, est, cols in (("audio", audio, slice(None, n_a)), ("video", video,
-                                                                     slice(n_a, None))):
+        parts = (("audio", audio, slice(None, n_a)), ("video", video, slice(n_a, None)))
+        for key, est, cols in parts:
             val_k = None if val is None else (val[0][:, cols], val[1])
             fitted = fit_with(clone(est), X[:, cols], y, groups=groups, validation_data=val_k)
             setattr(self, f"{key}_", fitted)

@@ -254,8 +254,8 @@ def test_authors_heads_load_strictly(tau2021_dir, rng, name, n_features):
     clf.module_.load_state_dict(state, strict=True)
     # the default representation is the authors' fusion input: model.4's output (128-d)
     W0, b0 = state["model.0.weight"].numpy(), state["model.0.bias"].numpy()
-    bn = {k: state[f"model.1.{k}"].numpy() for k in ("weight", "bias", "running_mean",
-                                                      "running_var")}
+    bn = {k: state[f"model.1.{k}"].numpy()
+          for k in ("weight", "bias", "running_mean", "running_var")}
     h = X @ W0.T + b0
     h = (h - bn["running_mean"]) / np.sqrt(bn["running_var"] + 1e-5) * bn["weight"] + bn["bias"]
     h = np.maximum(h, 0)
@@ -283,3 +283,13 @@ def test_groups_need_two_groups(rng):
     X, y = blobs(rng, n=30)
     with pytest.raises(ParameterError, match="2 distinct groups"):
         small().fit(X, y, groups=np.zeros(30))
+
+
+def test_history_keeps_epochs_not_batches(rng):
+    X, y = blobs(rng, n=600)
+    clf = small(batch_size=16, max_epochs=3).fit(X, y)
+    history = clf.net_.history
+    assert len(history) == 3
+    assert all(epoch["batches"] == [] for epoch in history)
+    assert np.isfinite(history[:, "train_loss"]).all()
+    assert np.isfinite(history[:, "valid_loss"]).all()
