@@ -1,4 +1,15 @@
-"""Audio-visual fusion: the paper's two-stage (proposed) fusion and late fusion."""
+"""Audio-visual fusion: the paper's two-stage (proposed) fusion and late fusion.
+
+The paper's five systems, on window embeddings ``X`` of shape ``(n, 1024)`` (512 audio
+columns, then 512 video columns):
+
+- audio only: ``MLPClassifier()`` on ``X[:, :512]``; video only: on ``X[:, 512:]``;
+- early fusion: ``MLPClassifier()`` on all of ``X`` (no class of its own is needed);
+- late fusion: :class:`LateFusionClassifier`;
+- proposed fusion: :class:`StackedAVClassifier`.
+
+Wrap any of them in :class:`sk_avsc.ClipAggregator` for clip decisions.
+"""
 
 from __future__ import annotations
 
