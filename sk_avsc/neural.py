@@ -499,8 +499,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         fork_devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=fork_devices):
             torch.manual_seed(seed)
-            net.initialize()
-            net.fit(data_tr, None)
+            net.fit(data_tr, None)  # initialises module, criterion, optimizer
         # the datasets hold the training data: do not keep them in the fitted model
         net.train_split = None
         net.iterator_train__generator = None

@@ -122,7 +122,6 @@ def mlp_pipeline(**mlp):
     return Pipeline([("z", ZScore()), ("clf", ClipAggregator(MLPClassifier(**params)))])
 
 
-@pytest.mark.slow
 def test_grid_search_over_hidden_sizes(rng):
     X, y = clips(rng, n=48, w=4, d=6, labels=("airport", "bus", "park"))
     locations = np.arange(48) % 6
