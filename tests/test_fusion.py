@@ -184,3 +184,27 @@ def test_default_fusion_head_loads_authors_checkpoint(tau2021_dir, rng):
     logits = (Z @ state["model.0.weight"].numpy().T + state["model.0.bias"].numpy()) \
         @ state["model.1.weight"].numpy().T + state["model.1.bias"].numpy()
     np.testing.assert_allclose(clf.fusion_.embed(Z, layer=-1), logits, rtol=1e-3, atol=1e-3)
+
+
+def test_groups_routed_to_stacked_classifier(rng, monkeypatch):
+    import sklearn
+    from sklearn.pipeline import Pipeline
+
+    X, y = av_data(rng)
+    groups = np.arange(len(X)) % 10
+    seen = []
+    original = MLPClassifier.fit
+
+    def spy(self, X, y, *, groups=None, validation_data=None):
+        seen.append(groups)
+        return original(self, X, y, groups=groups, validation_data=validation_data)
+
+    monkeypatch.setattr(MLPClassifier, "fit", spy)
+    with sklearn.config_context(enable_metadata_routing=True):
+        stacked = StackedAVClassifier(head(max_epochs=1), head(max_epochs=1),
+                                      fusion_head(max_epochs=1), audio_features=4)
+        pipe = Pipeline([("z", ZScore()), ("clf", stacked.set_fit_request(groups=True))])
+        pipe.fit(X, y, groups=groups)
+    assert len(seen) == 3
+    for g in seen:
+        np.testing.assert_array_equal(g, groups)
