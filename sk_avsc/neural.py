@@ -82,7 +82,7 @@ class MLPModule(nn.Module):
 
 
 class _BatchData(torch.utils.data.Dataset):
-    """Whole tensors, so that batches are made by index slicing, not per sample."""
+    """Whole tensors, so that batches are gathered by index, not sample by sample."""
 
     def __init__(self, X: torch.Tensor, y: torch.Tensor | None = None):
         self.X = X
@@ -116,16 +116,19 @@ class _BatchIterator:
     def __iter__(self):
         X, y = self.dataset.X, self.dataset.y
         n, bs = len(X), self.batch_size
-        if self.shuffle:
-            order = torch.randperm(n, generator=self.generator).to(X.device)
-            X = X[order]
-            y = y[order] if y is not None else None
         starts = list(range(0, n, bs))
-        if self.shuffle and len(starts) > 1 and n - starts[-1] == 1:
+        if not self.shuffle:
+            for k, start in enumerate(starts):
+                stop = starts[k + 1] if k + 1 < len(starts) else n
+                yield X[start:stop], (y[start:stop] if y is not None else None)
+            return
+        if len(starts) > 1 and n - starts[-1] == 1:
             starts.pop()
+        order = torch.randperm(n, generator=self.generator).to(X.device)
+        # gather per batch rather than permuting X: no second copy of the training set
         for k, start in enumerate(starts):
-            stop = starts[k + 1] if k + 1 < len(starts) else n
-            yield X[start:stop], (y[start:stop] if y is not None else None)
+            idx = order[start : starts[k + 1] if k + 1 < len(starts) else n]
+            yield X.index_select(0, idx), (y.index_select(0, idx) if y is not None else None)
 
 
 class _KeepBest(Callback):
@@ -257,11 +260,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
-    Batches are cut from one float32 tensor by index slicing (one ``randperm`` per
-    epoch), instead of skorch's per-sample DataLoader, and validation runs in batches
-    of at least 1024; see ``benchmarks/bench_training.py`` for the speed relative to a
-    bare PyTorch loop. A final training batch of a single window is merged into the
-    previous batch (BatchNorm cannot train on one sample).
+    Batches are gathered from one float32 tensor by index (one ``randperm`` per
+    epoch, no copy of the training set) instead of by skorch's per-sample DataLoader,
+    and validation runs in batches of at least 1024; see
+    ``benchmarks/bench_training.py`` for the speed relative to a bare PyTorch loop.
+    A final training batch of a single window is merged into the previous batch
+    (BatchNorm cannot train on one sample).
 
     :meth:`predict_proba` applies the softmax to the network's logits (skorch's own
     ``predict_proba`` would return the raw module output).
