@@ -1,0 +1,624 @@
+"""The paper's PyTorch classifier heads as a scikit-learn classifier built on skorch."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Sequence
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedShuffleSplit
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNet
+from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PassthroughScoring, PrintLog
+from skorch.helper import predefined_split
+from torch import nn
+
+from .exceptions import ParameterError
+
+__all__ = ["MLPClassifier", "MLPModule"]
+
+_ACTIVATIONS = {"relu": nn.ReLU, "identity": None}
+
+
+class MLPModule(nn.Module):
+    """Linear-BatchNorm-ReLU-Dropout blocks then a Linear output, in ``self.model``.
+
+    With the defaults of :class:`MLPClassifier` this is the authors' head: its
+    ``state_dict`` keys are ``model.{0,1,4,5,8,9,12}``, so their released
+    ``audio_model.pt`` / ``video_model.pt`` / ``early_fusion_model.pt`` load with
+    ``strict=True``. Modules that do nothing (BatchNorm when ``batch_norm=False``, the
+    identity activation, Dropout with ``dropout=0``) are left out, so a one-hidden-layer
+    linear head has the keys ``model.0``, ``model.1`` of ``proposed_fusion_head.pt``.
+
+    Parameters
+    ----------
+    n_features : int
+        Input size.
+    n_classes : int
+        Output size (logits).
+    hidden_sizes : sequence of int, default=(512, 128, 64)
+        Width of each hidden block.
+    dropout : float, default=0.2
+        Dropout probability after each hidden block's activation.
+    batch_norm : bool, default=True
+        BatchNorm1d after each hidden Linear layer.
+    activation : {"relu", "identity"}, default="relu"
+        Nonlinearity of the hidden blocks.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_classes: int,
+        hidden_sizes: Sequence[int] = (512, 128, 64),
+        dropout: float = 0.2,
+        batch_norm: bool = True,
+        activation: str = "relu",
+    ):
+        super().__init__()
+        layers: list[nn.Module] = []
+        self.block_outputs: list[int] = []  # index in `model` of each hidden Linear
+        width = n_features
+        for size in hidden_sizes:
+            self.block_outputs.append(len(layers))
+            layers.append(nn.Linear(width, size))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(size))
+            if _ACTIVATIONS[activation] is not None:
+                layers.append(_ACTIVATIONS[activation]())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = size
+        layers.append(nn.Linear(width, n_classes))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, X):
+        return self.model(X)
+
+
+class _BatchData(torch.utils.data.Dataset):
+    """Whole tensors, so that batches are gathered by index, not sample by sample."""
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor | None = None):
+        self.X = X
+        self.y = y
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i], (self.y[i] if self.y is not None else torch.zeros(()))
+
+
+class _BatchIterator:
+    """Yields ``(X[idx], y[idx])`` batches from a :class:`_BatchData`.
+
+    skorch's default DataLoader calls ``__getitem__`` per sample and collates, which
+    costs more than the paper's small network at batch size 64. A final batch of one
+    sample is merged into the previous one in training, since BatchNorm cannot
+    normalise a batch of one.
+    """
+
+    def __init__(self, dataset, batch_size=64, shuffle=False, generator=None):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __len__(self):
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self):
+        X, y = self.dataset.X, self.dataset.y
+        n, bs = len(X), self.batch_size
+        starts = list(range(0, n, bs))
+        if not self.shuffle:
+            for k, start in enumerate(starts):
+                stop = starts[k + 1] if k + 1 < len(starts) else n
+                yield X[start:stop], (y[start:stop] if y is not None else None)
+            return
+        if len(starts) > 1 and n - starts[-1] == 1:
+            starts.pop()
+        order = torch.randperm(n, generator=self.generator).to(X.device)
+        # gather per batch rather than permuting X: no second copy of the training set
+        for k, start in enumerate(starts):
+            idx = order[start : starts[k + 1] if k + 1 < len(starts) else n]
+            yield X.index_select(0, idx), (y.index_select(0, idx) if y is not None else None)
+
+
+class _KeepBest(Callback):
+    """Keeps an in-memory copy of the weights with the lowest validation loss."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.best_loss_, self.best_state_, self.best_epoch_ = np.inf, None, None
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        if dataset_valid is None:
+            return
+        loss = net.history[-1, "valid_loss"]
+        if loss < self.best_loss_:
+            self.best_loss_ = loss
+            self.best_epoch_ = len(net.history)
+            self.best_state_ = {
+                k: v.detach().clone() for k, v in net.module_.state_dict().items()
+            }
+
+    def on_train_end(self, net, **kwargs):
+        if self.best_state_ is not None:
+            net.module_.load_state_dict(self.best_state_)
+        self.best_state_ = None  # do not pickle a second copy of the weights
+
+
+class _DropBatchHistory(Callback):
+    """Forgets per-batch records once the epoch's scores are computed.
+
+    In the paper's setting (13,600 batches x 200 epochs) they would hold millions of
+    dicts in ``history`` and in every pickle of the fitted model.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history[-1]["batches"] = []
+
+
+class _Net(NeuralNet):
+    """skorch net with the callbacks we need and nothing that costs per batch."""
+
+    @property
+    def _default_callbacks(self):
+        callbacks = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+        ]
+        # PrintLog tabulates the history every epoch even when it prints nothing
+        return callbacks + ([("print_log", PrintLog())] if self.verbose else [])
+
+    def _set_training(self, training=True):
+        # skorch calls this every batch; walking the module tree each time is measurable
+        if self.module_.training != training or self.criterion_.training != training:
+            super()._set_training(training)
+
+
+def _noop(*args, **kwargs):
+    pass
+
+
+class MLPClassifier(ClassifierMixin, BaseEstimator):
+    """The paper's multilayer-perceptron head, trained with skorch.
+
+    Hidden blocks of Linear, BatchNorm1d, ReLU and Dropout, then a Linear layer to the
+    classes; Adam on the cross-entropy; the weights of the epoch with the lowest
+    validation loss are kept. The defaults are the paper's audio-only / video-only /
+    early-fusion network. Early fusion needs no class of its own: it is this
+    classifier on the concatenated ``(n_samples, 1024)`` audio+video embeddings.
+
+    Parameters
+    ----------
+    hidden_sizes : tuple of int, default=(512, 128, 64)
+        Width of each hidden block; ``()`` gives a linear (softmax-regression) model.
+    dropout : float, default=0.2
+        Dropout probability after each hidden block (0 removes the Dropout modules).
+    batch_norm : bool, default=True
+        Put BatchNorm1d after each hidden Linear layer.
+    activation : {"relu", "identity"}, default="relu"
+        Nonlinearity of the hidden blocks; "identity" removes it (a deep linear model,
+        as in the paper's fusion head).
+    lr : float, default=1e-4
+        Adam learning rate.
+    weight_decay : float, default=1e-4
+        Adam weight decay (L2 penalty).
+    max_epochs : int, default=200
+        Number of passes over the training windows.
+    batch_size : int, default=64
+        Training mini-batch size (windows).
+    validation_fraction : float or None, default=0.1
+        Fraction held out inside :meth:`fit` to pick the best epoch: by ``groups`` when
+        given (no group on both sides), otherwise stratified by class. ``None`` or 0
+        trains on everything and keeps the last epoch's weights. Ignored when ``fit``
+        gets ``validation_data``.
+    patience : int or None, default=None
+        Stop when the validation loss has not improved for this many epochs. ``None``
+        (the paper) trains all ``max_epochs``.
+    device : str, default="cpu"
+        Torch device to train on, e.g. "cuda". A model fitted on CUDA unpickles on a
+        CPU-only machine (onto the CPU, with skorch's ``DeviceWarning``).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the validation split, the weight initialisation, the shuffling and the
+        dropout masks. With an int, CPU results repeat exactly. The global torch RNG
+        is left untouched.
+    verbose : int, default=0
+        1 prints skorch's per-epoch table.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, in sorted order (the column order of :meth:`predict_proba`).
+    n_features_in_ : int
+        Number of input features.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when fitted on a DataFrame with string column names.
+    net_ : skorch.NeuralNet
+        The fitted skorch net (``net_.history`` has the per-epoch losses).
+    module_ : MLPModule
+        The fitted network (``net_.module_``); ``module_.model`` is the
+        ``nn.Sequential`` whose ``state_dict`` matches the authors' files.
+    best_epoch_ : int or None
+        1-based epoch whose weights were kept (None without validation).
+    n_iter_ : int
+        Number of epochs run.
+
+    See Also
+    --------
+    sk_avsc.StackedAVClassifier : the paper's proposed fusion of two such heads.
+    sk_avsc.LateFusionClassifier : average of an audio and a video head's probabilities.
+    sk_avsc.ClipAggregator : clip decisions from window-level classifiers.
+
+    Notes
+    -----
+    Batches are gathered from one float32 tensor by index (one ``randperm`` per
+    epoch, no copy of the training set) instead of by skorch's per-sample DataLoader,
+    and validation runs in batches of at least 1024; see
+    ``benchmarks/bench_training.py`` for the speed relative to a bare PyTorch loop.
+    A final training batch of a single window is merged into the previous batch
+    (BatchNorm cannot train on one sample).
+
+    :meth:`predict_proba` applies the softmax to the network's logits (skorch's own
+    ``predict_proba`` would return the raw module output).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_avsc import MLPClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 8)).astype(np.float32)
+    >>> y = np.where(X[:, 0] > 0, "park", "bus")
+    >>> clf = MLPClassifier(hidden_sizes=(16, 8), lr=1e-2, max_epochs=10, random_state=0)
+    >>> clf = clf.fit(X, y)
+    >>> clf.classes_
+    array(['bus', 'park'], dtype='<U4')
+    >>> clf.predict_proba(X[:2]).sum(axis=1)
+    array([1., 1.], dtype=float32)
+    >>> clf.embed(X[:2]).shape  # second Linear layer's output (128-d in the paper)
+    (2, 8)
+    """
+
+    def __init__(
+        self,
+        hidden_sizes: Sequence[int] = (512, 128, 64),
+        dropout: float = 0.2,
+        batch_norm: bool = True,
+        activation: str = "relu",
+        lr: float = 1e-4,
+        weight_decay: float = 1e-4,
+        max_epochs: int = 200,
+        batch_size: int = 64,
+        validation_fraction: float | None = 0.1,
+        patience: int | None = None,
+        device: str = "cpu",
+        random_state=None,
+        verbose: int = 0,
+    ):
+        self.hidden_sizes = hidden_sizes
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.activation = activation
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- validation --------------------------------------------------------------------
+    def _check_params(self):
+        name = type(self).__name__
+
+        def bad(param, value, what):
+            raise ParameterError(f"{name}: {param} must be {what}, got {value!r}.")
+
+        try:
+            sizes = tuple(int(s) for s in self.hidden_sizes)
+        except (TypeError, ValueError):
+            bad("hidden_sizes", self.hidden_sizes, "a tuple of positive ints")
+        if any(s < 1 for s in sizes):
+            bad("hidden_sizes", self.hidden_sizes, "a tuple of positive ints")
+        if not (isinstance(self.dropout, numbers.Real) and 0 <= self.dropout < 1):
+            bad("dropout", self.dropout, "a float in [0, 1)")
+        if self.activation not in _ACTIVATIONS:
+            bad("activation", self.activation, f"one of {sorted(_ACTIVATIONS)}")
+        for param in ("lr", "weight_decay"):
+            value = getattr(self, param)
+            if not (isinstance(value, numbers.Real) and value >= 0):
+                bad(param, value, "a float >= 0")
+        for param in ("max_epochs", "batch_size"):
+            value = getattr(self, param)
+            if not (isinstance(value, numbers.Integral) and value >= 1):
+                bad(param, value, "an int >= 1")
+        vf = self.validation_fraction
+        if vf is not None and not (isinstance(vf, numbers.Real) and 0 <= vf < 1):
+            bad("validation_fraction", vf, "None or a float in [0, 1)")
+        if self.patience is not None and not (
+            isinstance(self.patience, numbers.Integral) and self.patience >= 1
+        ):
+            bad("patience", self.patience, "None or an int >= 1")
+        return sizes
+
+    def _split(self, y_enc, groups, rs):
+        """Indices (train, valid) of the internal validation split, or (all, None)."""
+        n = len(y_enc)
+        idx = np.arange(n)
+        vf = self.validation_fraction
+        if not vf:
+            return idx, None
+        name = type(self).__name__
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape != (n,):
+                raise ParameterError(
+                    f"{name}: groups must have one entry per sample ({n}), "
+                    f"got shape {groups.shape}."
+                )
+            if len(np.unique(groups)) < 2:
+                raise ParameterError(
+                    f"{name}: validation_fraction={vf} with groups needs at least 2 "
+                    "distinct groups (e.g. locations); pass more groups, "
+                    "validation_data=, or validation_fraction=None."
+                )
+            splitter = GroupShuffleSplit(n_splits=1, test_size=vf, random_state=rs)
+            train, valid = next(splitter.split(idx, y_enc, groups))
+        else:
+            try:
+                splitter = StratifiedShuffleSplit(n_splits=1, test_size=vf, random_state=rs)
+                train, valid = next(splitter.split(idx, y_enc))
+            except ValueError:
+                # too few samples per class to stratify: fall back to a plain split
+                n_valid = max(1, int(round(vf * n)))
+                if n - n_valid < 2:
+                    return idx, None
+                splitter = ShuffleSplit(n_splits=1, test_size=n_valid, random_state=rs)
+                train, valid = next(splitter.split(idx))
+        if len(train) < 2:
+            return idx, None
+        return train, valid
+
+    def _to_tensor(self, X, device):
+        return torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(device)
+
+    # -- fitting -----------------------------------------------------------------------
+    def fit(self, X, y, *, groups=None, validation_data=None):
+        """Train the network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Window embeddings (cast to float32).
+        y : array-like of shape (n_samples,)
+            Class labels of any type (strings too).
+        groups : array-like of shape (n_samples,), default=None
+            Group of each sample (e.g. recording location): the internal validation
+            split keeps every group on one side. With metadata routing enabled, request
+            it with ``set_fit_request(groups=True)``.
+        validation_data : tuple (X_val, y_val), default=None
+            A fixed validation set (e.g. the authors' location split) used instead of
+            the internal split; ``X`` is then used whole for training.
+
+        Returns
+        -------
+        self : MLPClassifier
+        """
+        sizes = self._check_params()
+        X, y = validate_data(self, X, y, dtype=np.float32)
+        check_classification_targets(y)
+        name = type(self).__name__
+        encoder = LabelEncoder().fit(y)
+        classes = encoder.classes_
+        if len(classes) < 2:
+            raise ParameterError(
+                f"{name}: training data has 1 class ({classes[0]!r}); a classifier needs "
+                "at least 2 classes."
+            )
+        y_enc = encoder.transform(y)
+        rs = check_random_state(self.random_state)
+        seed = int(rs.randint(np.iinfo(np.int32).max))
+
+        if validation_data is not None:
+            try:
+                X_val, y_val = validation_data
+            except (TypeError, ValueError):
+                raise ParameterError(
+                    f"{name}: validation_data must be a tuple (X_val, y_val)."
+                ) from None
+            X_val = validate_data(self, X_val, dtype=np.float32, reset=False)
+            y_val = np.asarray(y_val)
+            unknown = np.setdiff1d(y_val, classes)
+            if len(unknown):
+                raise ParameterError(
+                    f"{name}: validation_data has labels not in the training labels: "
+                    f"{unknown[:5].tolist()}; every validation class must be trained on."
+                )
+            X_tr, y_tr = X, y_enc
+            y_val_enc = encoder.transform(y_val)
+        else:
+            train, valid = self._split(y_enc, groups, rs)
+            X_tr, y_tr = X[train], y_enc[train]
+            X_val = X[valid] if valid is not None else None
+            y_val_enc = y_enc[valid] if valid is not None else None
+
+        device = torch.device(self.device)
+        data_tr = _BatchData(self._to_tensor(X_tr, device), torch.from_numpy(y_tr).to(device))
+        valid_ds = None
+        if X_val is not None and len(X_val):
+            valid_ds = _BatchData(
+                self._to_tensor(X_val, device), torch.from_numpy(y_val_enc).to(device)
+            )
+
+        callbacks = [("keep_best", _KeepBest())]
+        if self.patience is not None and valid_ds is not None:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss",
+                        patience=self.patience,
+                        sink=print if self.verbose else _noop,
+                    ),
+                )
+            )
+        callbacks.append(("drop_batch_history", _DropBatchHistory()))
+        generator = torch.Generator().manual_seed(seed)
+        net = _Net(
+            MLPModule,
+            module__n_features=X.shape[1],
+            module__n_classes=len(classes),
+            module__hidden_sizes=sizes,
+            module__dropout=float(self.dropout),
+            module__batch_norm=bool(self.batch_norm),
+            module__activation=self.activation,
+            criterion=nn.CrossEntropyLoss,
+            optimizer=torch.optim.Adam,
+            lr=self.lr,
+            optimizer__weight_decay=self.weight_decay,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=predefined_split(valid_ds) if valid_ds is not None else None,
+            iterator_train=_BatchIterator,
+            iterator_train__shuffle=True,
+            iterator_train__generator=generator,
+            iterator_valid=_BatchIterator,
+            iterator_valid__batch_size=max(1024, self.batch_size),
+            callbacks=callbacks,
+            device=self.device,
+            verbose=self.verbose,
+        )
+        # Init and dropout draw from the global torch RNG: seed a forked copy so the
+        # caller's RNG state is neither used nor changed.
+        fork_devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=fork_devices):
+            torch.manual_seed(seed)
+            net.fit(data_tr, None)  # initialises module, criterion, optimizer
+        # the datasets hold the training data: do not keep them in the fitted model
+        net.train_split = None
+        net.iterator_train__generator = None
+        keep_best = dict(net.callbacks_)["keep_best"]
+        self.net_ = net
+        self.classes_ = classes
+        self.best_epoch_ = keep_best.best_epoch_
+        self.n_iter_ = len(net.history)
+        return self
+
+    @property
+    def module_(self) -> MLPModule:
+        """The fitted network (``net_.module_``)."""
+        check_is_fitted(self)
+        return self.net_.module_
+
+    # -- inference ---------------------------------------------------------------------
+    def _forward(self, X, upto: int | None = None) -> torch.Tensor:
+        """Eval-mode outputs of ``module_.model[: upto + 1]`` (all layers if None)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float32, reset=False)
+        net = self.net_
+        model = net.module_.model
+        layers = model if upto is None else model[: upto + 1]
+        device = torch.device(net.device)
+        bs = max(1024, self.batch_size)
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.inference_mode():
+                Xt = torch.from_numpy(np.ascontiguousarray(X))
+                outs = [layers(Xt[i : i + bs].to(device)).cpu() for i in range(0, len(Xt), bs)]
+        finally:
+            model.train(was_training)
+        return torch.cat(outs) if outs else torch.empty((0, 0))
+
+    def predict_proba(self, X):
+        """Class probabilities (softmax of the logits).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), float32
+            Rows sum to 1; columns follow ``classes_``.
+        """
+        return torch.softmax(self._forward(X), dim=1).numpy()
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`, computed stably (log-softmax of the logits).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes), float32
+        """
+        return torch.log_softmax(self._forward(X), dim=1).numpy()
+
+    def predict(self, X):
+        """Most probable class of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        check_is_fitted(self)
+        return self.classes_[self._forward(X).argmax(dim=1).numpy()]
+
+    def _resolve_layer(self, layer) -> int:
+        model = self.net_.module_.model
+        n = len(model)
+        if layer is None:
+            linear = [i for i, m in enumerate(model) if isinstance(m, nn.Linear)]
+            # the second hidden block's Linear (the paper's 128-d features); with fewer
+            # hidden blocks, the last hidden Linear, or the logits without any
+            return linear[min(1, len(linear) - 2)] if len(linear) > 1 else linear[0]
+        if not isinstance(layer, numbers.Integral) or not -n <= layer < n:
+            raise ParameterError(
+                f"{type(self).__name__}: layer must be None or an index into module_.model "
+                f"(-{n} <= layer < {n}), got {layer!r}; print(clf.module_) shows the layers."
+            )
+        return int(layer) % n
+
+    def embed(self, X, *, layer: int | None = None):
+        """Activations of the fitted network after a chosen layer (eval mode).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        layer : int or None, default=None
+            Index into ``module_.model`` (negative counts from the end); the output
+            after that module is returned. ``None`` is the authors' choice for the
+            fusion features: the output of the second Linear layer, before its
+            BatchNorm (index 4 of the paper's network, 128-d). With a single hidden
+            block it is that block's Linear output; with none, the logits.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, width of that layer), float32
+        """
+        check_is_fitted(self)
+        return self._forward(X, upto=self._resolve_layer(layer)).numpy()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # seeded torch RNG: deterministic on CPU when random_state is an int
+        tags.non_deterministic = not isinstance(self.random_state, numbers.Integral)
+        return tags

@@ -1,0 +1,48 @@
+"""scikit-learn's common estimator checks on the package's estimators (small settings)."""
+
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sk_avsc import (
+    ClipAggregator,
+    LateFusionClassifier,
+    MLPClassifier,
+    StackedAVClassifier,
+    ZScore,
+)
+
+
+def _head(**kwargs):
+    params = dict(hidden_sizes=(16,), lr=3e-2, weight_decay=0.0, max_epochs=30,
+                  batch_size=32, validation_fraction=None, random_state=0)
+    params.update(kwargs)
+    return MLPClassifier(**params)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    # tiny networks: intra-op threads only add synchronisation (10x slower on a busy CI box)
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+ESTIMATORS = [
+    ZScore(),
+    _head(),
+    StackedAVClassifier(
+        audio=_head(), video=_head(), fusion=_head(hidden_sizes=(8,)), audio_features=1
+    ),
+    LateFusionClassifier(audio=_head(), video=_head(), audio_features=1),
+    ClipAggregator(LogisticRegression()),
+]
+
+
+# No expected failures: every check passes for every estimator (none is skipped).
+@pytest.mark.slow
+@parametrize_with_checks(ESTIMATORS)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
