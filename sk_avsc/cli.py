@@ -1,0 +1,603 @@
+"""The ``sk-avsc`` command line: extract, train, evaluate, predict, reproduce, demo.
+
+Library code raises :class:`~sk_avsc.exceptions.SkAvscError`; :func:`main`
+turns expected errors into one line on stderr and exit status 1 (usage errors:
+2), with the traceback only under ``--debug``.
+
+Feature store (``extract --out FEATURES``)::
+
+    FEATURES/store.json        embedding settings, dataset root, class names
+    FEATURES/cache/            the embedders' per-clip cache (what makes reruns resume)
+    FEATURES/<subset>.npz      X: float32 (n_clips, n_windows, audio_dim + video_dim)
+    FEATURES/<subset>.tsv      one row per clip: filename, scene_label, location, target
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ._version import __version__
+from .exceptions import (
+    ParameterError,
+    RandomWeightsWarning,
+    SkAvscError,
+    SkAvscWarning,
+    WeightsError,
+)
+
+__all__ = ["main", "SYSTEMS", "PAPER_ACCURACY"]
+
+SYSTEMS = ("audio", "video", "early", "late", "proposed")
+#: Table 2 of the paper: clip accuracy (%) on fold1_evaluate.
+PAPER_ACCURACY = {"audio": 75.8, "video": 68.4, "early": 82.2, "late": 80.8, "proposed": 84.8}
+_STORE_FILE = "store.json"
+_MODEL_FORMAT = 1
+
+log = logging.getLogger(__name__)
+
+
+class _Fail(SkAvscError):
+    """An expected failure of a command (a file, a value): one line, exit status 1."""
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _write_text(path: Path, text: str) -> None:
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    _atomic_write(path, write)
+
+
+def _take_columns(X, start: int, stop: int | None):
+    """Columns ``start:stop`` of the last axis (module level so that models pickle)."""
+    return np.asarray(X)[..., start:stop]
+
+
+def _weights_arg(value):
+    return None if value in (None, "auto") else value
+
+
+def _official_weights_available() -> bool:
+    from .openl3 import load_audio_model, load_image_model
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            load_audio_model(None, "mel256", "env", 512)
+            load_image_model(None, "mel256", "env", 512)
+    except WeightsError:
+        return False
+    return True
+
+
+# --- extract ---------------------------------------------------------------------------------
+
+def _make_embedder(settings: dict, *, cache_dir, n_jobs, device, verbose):
+    from .embedders import AudioVisualEmbedder, OpenL3AudioEmbedder, OpenL3FrameEmbedder
+
+    common = dict(
+        weights=settings["weights"],
+        input_repr="mel256",
+        content_type="env",
+        embedding_size=512,
+        hop_size=settings["hop_size"],
+        center=True,
+        duration=settings["duration"],
+        batch_size=settings["batch_size"],
+    )
+    return AudioVisualEmbedder(
+        OpenL3AudioEmbedder(**common),
+        OpenL3FrameEmbedder(**common),
+        cache_dir=cache_dir,
+        n_jobs=n_jobs,
+        device=device,
+        verbose=verbose,
+    )
+
+
+def extract(root, out, *, subsets=("fold1_train", "fold1_evaluate"), weights=None,
+            hop_size=0.1, duration=None, batch_size=32, device="cpu", n_jobs=None,
+            on_missing="drop", verbose=1) -> dict:
+    """Embed every clip of ``subsets`` of the dataset at ``root`` into the store ``out``."""
+    from .datasets import load_tau2021
+
+    out = Path(out)
+    settings = {
+        "root": str(Path(root).resolve()),
+        "weights": weights,
+        "hop_size": hop_size,
+        "duration": duration,
+        "batch_size": batch_size,
+        "audio_dim": 512,
+        "center": True,
+    }
+    store_path = out / _STORE_FILE
+    if store_path.exists():
+        old = json.loads(store_path.read_text())
+        keys = ("weights", "hop_size", "duration")
+        if any(old.get(k) != settings[k] for k in keys):
+            raise _Fail(
+                f"{out} holds features made with other settings "
+                f"({ {k: old.get(k) for k in keys} }); choose another --out or delete it."
+            )
+        settings = {**old, **settings, "subsets": old.get("subsets", {})}
+    settings.setdefault("subsets", {})
+    embedder = _make_embedder(settings, cache_dir=str(out / "cache"), n_jobs=n_jobs,
+                              device=device, verbose=verbose)
+    if weights == "random" and verbose:
+        print("note: OpenL3 runs with RANDOM weights; the embeddings are random features.",
+              file=sys.stderr)
+    for subset in subsets:
+        ds = load_tau2021(root, subset=subset, on_missing=on_missing)
+        if verbose:
+            print(f"extracting {len(ds.frame)} clips of {subset} ...", file=sys.stderr)
+        with warnings.catch_warnings():
+            if weights == "random":  # said once above, not once per network and subset
+                warnings.simplefilter("ignore", RandomWeightsWarning)
+            X = embedder.fit_transform(ds.data)
+        index = ds.frame[["filename", "filename_audio", "filename_video", "scene_label",
+                          "location", "target"]]
+
+        def write_npz(tmp, X=X):
+            with open(tmp, "wb") as f:  # a file object: np.savez would append .npz to a name
+                np.savez(f, X=X.astype(np.float32))
+
+        _atomic_write(out / f"{subset}.npz", write_npz)
+        _atomic_write(out / f"{subset}.tsv",
+                      lambda tmp: index.to_csv(tmp, sep="\t", index=False))
+        settings["target_names"] = ds.target_names
+        settings["subsets"][subset] = {"n_clips": int(X.shape[0]), "n_windows": int(X.shape[1])}
+        _write_text(store_path, json.dumps(settings, indent=2))
+    return settings
+
+
+def _load_features(features, subset):
+    import pandas as pd
+
+    features = Path(features)
+    store_path = features / _STORE_FILE
+    if not store_path.is_file():
+        raise _Fail(f"{features} is not a feature store (no {_STORE_FILE}); run "
+                    "'sk-avsc extract ROOT --out FEATURES' first.")
+    settings = json.loads(store_path.read_text())
+    if subset not in settings.get("subsets", {}):
+        raise _Fail(f"{features} has no features of {subset!r} (it has "
+                    f"{sorted(settings.get('subsets', {}))}); run extract with --subset {subset}.")
+    with np.load(features / f"{subset}.npz") as data:
+        X = data["X"]
+    index = pd.read_csv(features / f"{subset}.tsv", sep="\t", dtype={"location": str})
+    return settings, X, index
+
+
+# --- train -----------------------------------------------------------------------------------
+
+def _build(system: str, audio_dim: int, *, epochs, batch_size, device, random_state, hidden):
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from .aggregation import ClipAggregator
+    from .fusion import LateFusionClassifier, StackedAVClassifier
+    from .neural import MLPClassifier
+    from .preprocessing import ZScore
+
+    def mlp():
+        kw = dict(max_epochs=epochs, batch_size=batch_size, device=device,
+                  random_state=random_state)
+        if hidden is not None:
+            kw["hidden_sizes"] = hidden
+        return MLPClassifier(**kw)
+
+    select = None
+    if system == "audio":
+        clf, select = mlp(), (0, audio_dim)
+    elif system == "video":
+        clf, select = mlp(), (audio_dim, None)
+    elif system == "early":
+        clf = mlp()
+    elif system == "late":
+        clf = LateFusionClassifier(audio=mlp(), video=mlp(), audio_features=audio_dim)
+    elif system == "proposed":
+        clf = StackedAVClassifier(audio=mlp(), video=mlp(), audio_features=audio_dim)
+    else:
+        raise ParameterError(f"system must be one of {SYSTEMS}, got {system!r}.")
+    steps = []
+    if select is not None:
+        steps.append(("select", FunctionTransformer(
+            _take_columns, kw_args={"start": select[0], "stop": select[1]})))
+    steps += [("zscore", ZScore()), ("clf", ClipAggregator(clf))]
+    return Pipeline(steps)
+
+
+def _split(index, how: str, random_state):
+    from .datasets import authors_split, location_split
+
+    groups = index["location"].to_numpy(dtype=str)
+    if how == "auto":
+        try:
+            return authors_split(groups), "authors"
+        except ParameterError:
+            how = "location"
+    if how == "authors":
+        return authors_split(groups), "authors"
+    if how == "location":
+        sides = location_split(groups, index["target"].to_numpy(), test_size=0.1,
+                               random_state=random_state)
+        if len(sides[1]) == 0 or len(sides[0]) == 0:
+            raise _Fail("too few locations for a validation split by location (every class "
+                        "has one location); pass --split none.")
+        return sides, "location"
+    return None, "none"
+
+
+def train(features, system, out, *, subset="fold1_train", split="auto", epochs=200,
+          batch_size=64, device="cpu", random_state=0, hidden=None, verbose=1) -> dict:
+    """Train one of the paper's systems on stored features; write a joblib model file."""
+    import joblib
+
+    settings, X, index = _load_features(features, subset)
+    pipe = _build(system, settings["audio_dim"], epochs=epochs, batch_size=batch_size,
+                  device=device, random_state=random_state, hidden=hidden)
+    y = index["scene_label"].to_numpy(dtype=object).astype(str)
+    sides, how = _split(index, split, random_state)
+    t0 = time.perf_counter()
+    if sides is None:
+        pipe.fit(X, y, clf__groups=index["location"].to_numpy(dtype=str))
+    else:
+        train_idx, val_idx = sides
+        # fit the pre-processing on the training side, then the classifier with the fixed
+        # validation set transformed the same way (a Pipeline would not transform it)
+        head = pipe[:-1].fit(X[train_idx], y[train_idx])
+        Xt, Xv = head.transform(X[train_idx]), head.transform(X[val_idx])
+        pipe[-1].fit(Xt, y[train_idx], validation_data=(Xv, y[val_idx]))
+    seconds = time.perf_counter() - t0
+    model = {
+        "format": _MODEL_FORMAT,
+        "sk_avsc_version": __version__,
+        "system": system,
+        "pipeline": pipe,
+        "classes": list(pipe[-1].classes_),
+        "features": {k: settings[k] for k in ("weights", "hop_size", "duration", "batch_size",
+                                              "audio_dim", "center")},
+        "split": how,
+        "fit_seconds": seconds,
+    }
+    _atomic_write(Path(out), lambda tmp: joblib.dump(model, tmp))
+    if verbose:
+        print(f"trained {system} on {subset} ({how} validation split) in {seconds:.1f} s "
+              f"-> {out}", file=sys.stderr)
+    return model
+
+
+def _load_model(path):
+    import joblib
+
+    path = Path(path)
+    if not path.is_file():
+        raise _Fail(f"model file {path} not found.")
+    try:
+        model = joblib.load(path)
+    except Exception as exc:  # joblib/pickle raise many types for a bad file
+        raise _Fail(f"model file {path} cannot be read ({type(exc).__name__}: {exc}); "
+                    "train it again with 'sk-avsc train'.") from exc
+    if not isinstance(model, dict) or model.get("format") != _MODEL_FORMAT:
+        raise _Fail(f"{path} is not an sk-avsc model file; train one with 'sk-avsc train'.")
+    return model
+
+
+def _window_proba(model, X):
+    pipe = model["pipeline"]
+    return pipe[-1].predict_window_proba(pipe[:-1].transform(X))
+
+
+# --- evaluate --------------------------------------------------------------------------------
+
+def evaluate(model_path, features, out, *, subset="fold1_evaluate", verbose=1) -> dict:
+    """Score a model on stored features; write JSON, Markdown, confusion matrix and Fig. 2."""
+    from .metrics import plot_class_wise_accuracy, scene_scores, scores_to_markdown
+
+    model = _load_model(model_path)
+    settings, X, index = _load_features(features, subset)
+    P = _window_proba(model, X)
+    scores = scene_scores(index["scene_label"].astype(str).to_numpy(), P,
+                          labels=np.asarray(model["classes"]), hop_size=settings["hop_size"])
+    scores["system"] = model["system"]
+    out = Path(out)
+    _write_text(out / "scores.json", json.dumps(scores, indent=2))
+    name = model["system"]
+    _write_text(out / "scores.md", scores_to_markdown({name: scores}, reference=PAPER_ACCURACY))
+    cm = np.asarray(scores["confusion_matrix"])
+    header = "true\\predicted\t" + "\t".join(scores["labels"])
+    rows = [f"{lab}\t" + "\t".join(map(str, r)) for lab, r in zip(scores["labels"], cm)]
+    _write_text(out / "confusion_matrix.tsv", "\n".join([header] + rows) + "\n")
+    acc = [scores["class_wise"][c]["accuracy"] for c in scores["labels"]]
+    plot_class_wise_accuracy({name: np.array(acc, dtype=float)}, scores["labels"],
+                             path=out / "class_wise_accuracy.png",
+                             title=f"Class-wise accuracy: {name}")
+    if verbose:
+        print(f"{name}: accuracy {100 * scores['accuracy']:.1f} %, "
+              f"log loss {scores['log_loss']:.3f}", file=sys.stderr)
+    return scores
+
+
+# --- predict ---------------------------------------------------------------------------------
+
+def predict(model_path, inputs, out, *, subset="fold1_test", per="clip", device="cpu",
+            n_jobs=None, verbose=1):
+    """Write a DCASE 2021 Task 1B submission file for a dataset root or audio files."""
+    import pandas as pd
+
+    from .datasets import TAU_CLASSES, load_tau2021
+    from .metrics import segment_proba
+
+    model = _load_model(model_path)
+    inputs = [Path(p) for p in inputs]
+    if len(inputs) == 1 and inputs[0].is_dir():
+        ds = load_tau2021(inputs[0], subset=subset)
+        names, table = ds.frame["filename"].tolist(), ds.data
+    else:
+        audio, video, names = [], [], []
+        for p in inputs:
+            if not p.is_file():
+                raise _Fail(f"{p} not found (pass a dataset root or existing audio files).")
+            v = p.parent.parent / "video" / f"{p.stem}.mp4"
+            if not v.is_file():
+                raise _Fail(f"no video for {p}: expected {v} (the dataset layout "
+                            "audio/<clip>.wav + video/<clip>.mp4).")
+            audio.append(str(p)), video.append(str(v)), names.append(p.name)
+        table = pd.DataFrame({"filename_audio": audio, "filename_video": video})
+    feats = model["features"]
+    embedder = _make_embedder(feats, cache_dir=None, n_jobs=n_jobs, device=device,
+                              verbose=verbose)
+    X = embedder.fit_transform(table)
+    P = _window_proba(model, X)
+    classes = list(model["classes"])
+    columns = list(TAU_CLASSES) if set(classes) <= set(TAU_CLASSES) else classes
+    order = [classes.index(c) if c in classes else None for c in columns]
+    if per == "segment":
+        S = segment_proba(P, hop_size=feats["hop_size"])
+        rows = [(f"{Path(n).stem}-{k}{Path(n).suffix}", S[i, k])
+                for i, n in enumerate(names) for k in range(S.shape[1])]
+    elif per == "clip":
+        C = P.sum(axis=1)
+        C = C / C.sum(axis=1, keepdims=True)
+        rows = list(zip(names, C))
+    else:
+        raise ParameterError(f"per must be 'clip' or 'segment', got {per!r}.")
+    lines = ["\t".join(["filename", "scene_label", *columns])]
+    for name, p in rows:
+        probs = [0.0 if j is None else float(p[j]) for j in order]
+        lines.append("\t".join([name, classes[int(np.argmax(p))]] + [f"{v:.6f}" for v in probs]))
+    _write_text(Path(out), "\n".join(lines) + "\n")
+    if verbose:
+        print(f"wrote {len(rows)} rows to {out}", file=sys.stderr)
+    return len(rows)
+
+
+# --- reproduce and demo ----------------------------------------------------------------------
+
+def reproduce(root, out, *, quick=False, weights=None, device="cpu", n_jobs=None,
+              epochs=None, hop_size=None, duration=None, random_state=0, verbose=1) -> dict:
+    """Table 2: the five systems trained on fold1_train, tested on fold1_evaluate."""
+    from .metrics import plot_class_wise_accuracy, scores_to_markdown
+
+    out = Path(out)
+    if hop_size is None:
+        hop_size = 0.5 if quick else 0.1
+    if epochs is None:
+        epochs = 30 if quick else 200
+    features = out / "features"
+    extract(root, features, weights=weights, hop_size=hop_size, duration=duration,
+            device=device, n_jobs=n_jobs, verbose=verbose)
+    results = {}
+    for system in SYSTEMS:
+        model_path = out / "models" / f"{system}.joblib"
+        train(features, system, model_path, epochs=epochs, device=device,
+              random_state=random_state, verbose=verbose)
+        results[system] = evaluate(model_path, features, out / "eval" / system, verbose=0)
+    md = scores_to_markdown(results, reference=PAPER_ACCURACY)
+    _write_text(out / "results.md", md)
+    _write_text(out / "results.json", json.dumps(results, indent=2))
+    labels = results["audio"]["labels"]
+    plot_class_wise_accuracy(
+        {s: np.array([results[s]["class_wise"][c]["accuracy"] for c in labels], dtype=float)
+         for s in ("audio", "video", "proposed")},
+        labels, path=out / "fig2.png", title="Class-wise accuracy (cf. the paper's Fig. 2)")
+    print(md)
+    return results
+
+
+def demo(*, out=None, device="cpu", random_state=0, verbose=1) -> dict:
+    """``reproduce --quick`` on a freshly generated synthetic dataset."""
+    from .datasets import make_av_scenes
+
+    official = _official_weights_available()
+    weights = None if official else "random"
+    if official:
+        print("OpenL3 weights: official (found locally)")
+    else:
+        print("OpenL3 weights: RANDOM (official weights not found locally): the embeddings "
+              "are random features, so the figures show that the pipeline runs and that "
+              "fusion helps on synthetic scenes, not OpenL3's quality")
+    with tempfile.TemporaryDirectory(prefix="sk-avsc-demo-") as tmp:
+        work = Path(out) if out is not None else Path(tmp)
+        root = make_av_scenes(work / "data", n_classes=4, n_cities=2, n_locations=2,
+                              clips_per_location=2, duration=2.0, random_state=random_state,
+                              overwrite=True)
+        print(f"synthetic dataset: {root} (4 classes; audio tells some apart, video others)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RandomWeightsWarning)
+            return reproduce(root, work / "run", quick=True, weights=weights, device=device,
+                             random_state=random_state, verbose=verbose)
+
+
+# --- argument parsing ------------------------------------------------------------------------
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sk-avsc",
+        description="Audio-visual scene classification with OpenL3 embeddings "
+                    "(Wang et al., ICASSP 2021).")
+    p.add_argument("--version", action="version", version=f"sk-avsc {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def device_opts(sp):
+        sp.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1)")
+
+    def positive_float(text):
+        v = float(text)
+        if not v > 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return v
+
+    def positive_int(text):
+        v = int(text)
+        if v < 1:
+            raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+        return v
+
+    sp = sub.add_parser("extract", help="embed every clip into a resumable feature store")
+    sp.add_argument("root", help="dataset root (holds meta.csv, audio/, video/)")
+    sp.add_argument("--out", required=True, help="feature store folder")
+    sp.add_argument("--subset", action="append", default=None,
+                    help="subset to embed (repeatable; default fold1_train and fold1_evaluate)")
+    sp.add_argument("--weights", default="auto",
+                    help="'auto' (official weights found locally), 'random', or a .h5 file")
+    sp.add_argument("--hop-size", type=positive_float, default=0.1, help="seconds")
+    sp.add_argument("--duration", type=positive_float, default=None,
+                    help="crop/pad clips to this many seconds (TAU: 10)")
+    sp.add_argument("--n-jobs", type=int, default=None)
+    sp.add_argument("--on-missing", choices=("drop", "raise"), default="drop",
+                    help="clips whose WAV or MP4 is missing: leave out with a warning, or stop")
+    device_opts(sp)
+
+    sp = sub.add_parser("train", help="train one of the paper's five systems")
+    sp.add_argument("features", help="feature store made by extract")
+    sp.add_argument("--system", required=True, choices=SYSTEMS)
+    sp.add_argument("--out", required=True, help="model file (.joblib), written atomically")
+    sp.add_argument("--subset", default="fold1_train")
+    sp.add_argument("--split", default="auto", choices=("auto", "authors", "location", "none"),
+                    help="validation split by location (auto: the authors' when it applies)")
+    sp.add_argument("--epochs", type=positive_int, default=200)
+    sp.add_argument("--batch-size", type=positive_int, default=64)
+    sp.add_argument("--random-state", type=int, default=0)
+    device_opts(sp)
+
+    sp = sub.add_parser("evaluate", help="scores, confusion matrix and class-wise chart")
+    sp.add_argument("model")
+    sp.add_argument("features")
+    sp.add_argument("--subset", default="fold1_evaluate")
+    sp.add_argument("--out", required=True, help="output folder")
+
+    sp = sub.add_parser("predict", help="DCASE 2021 Task 1B submission file")
+    sp.add_argument("model")
+    sp.add_argument("inputs", nargs="+", help="a dataset root, or audio files "
+                    "(their videos are looked up as ../video/<name>.mp4)")
+    sp.add_argument("--out", required=True, help="output .csv (tab-separated)")
+    sp.add_argument("--subset", default="fold1_test", help="list to use with a dataset root")
+    sp.add_argument("--per", choices=("clip", "segment"), default="clip",
+                    help="one row per clip or per 1-s segment")
+    sp.add_argument("--n-jobs", type=int, default=None)
+    device_opts(sp)
+
+    sp = sub.add_parser("reproduce", help="Table 2: all five systems, side by side with the paper")
+    sp.add_argument("root")
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--quick", action="store_true",
+                    help="hop 0.5 s and 30 epochs: minutes instead of hours")
+    sp.add_argument("--weights", default="auto")
+    sp.add_argument("--epochs", type=positive_int, default=None)
+    sp.add_argument("--hop-size", type=positive_float, default=None)
+    sp.add_argument("--duration", type=positive_float, default=None)
+    sp.add_argument("--n-jobs", type=int, default=None)
+    sp.add_argument("--random-state", type=int, default=0)
+    device_opts(sp)
+
+    sp = sub.add_parser("demo", help="reproduce --quick on a generated synthetic dataset")
+    sp.add_argument("--out", default=None, help="keep the files here (default: a temp folder)")
+    sp.add_argument("--random-state", type=int, default=0)
+    device_opts(sp)
+    return p
+
+
+def main(argv=None) -> int:
+    """Run the ``sk-avsc`` command line; return the exit status."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) and usage errors (2)
+        return int(exc.code or 0)
+    verbose = 0 if args.quiet else 1
+    with warnings.catch_warnings():
+        # warnings for the user become one line each; random weights are announced once
+        warnings.simplefilter("always", SkAvscWarning)
+        warnings.simplefilter("ignore", RandomWeightsWarning)
+        warnings.showwarning = _show_warning
+        return _run(args, verbose)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"sk-avsc: warning: {message}", file=sys.stderr)
+
+
+def _run(args, verbose) -> int:
+    try:
+        if args.command == "extract":
+            subsets = tuple(args.subset or ("fold1_train", "fold1_evaluate"))
+            extract(args.root, args.out, subsets=subsets,
+                    weights=_weights_arg(args.weights), hop_size=args.hop_size,
+                    duration=args.duration, device=args.device, n_jobs=args.n_jobs,
+                    on_missing=args.on_missing, verbose=verbose)
+        elif args.command == "train":
+            train(args.features, args.system, args.out, subset=args.subset, split=args.split,
+                  epochs=args.epochs, batch_size=args.batch_size, device=args.device,
+                  random_state=args.random_state, verbose=verbose)
+        elif args.command == "evaluate":
+            evaluate(args.model, args.features, args.out, subset=args.subset, verbose=verbose)
+        elif args.command == "predict":
+            predict(args.model, args.inputs, args.out, subset=args.subset, per=args.per,
+                    device=args.device, n_jobs=args.n_jobs, verbose=verbose)
+        elif args.command == "reproduce":
+            reproduce(args.root, args.out, quick=args.quick, weights=_weights_arg(args.weights),
+                      device=args.device, n_jobs=args.n_jobs, epochs=args.epochs,
+                      hop_size=args.hop_size, duration=args.duration,
+                      random_state=args.random_state, verbose=verbose)
+        elif args.command == "demo":
+            demo(out=args.out, device=args.device, random_state=args.random_state,
+                 verbose=verbose)
+    except (SkAvscError, OSError) as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"sk-avsc {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"sk-avsc {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
