@@ -1,0 +1,194 @@
+"""The sk-avsc command line, end to end on a tiny generated dataset (random OpenL3 weights)."""
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from sk_avsc.cli import SYSTEMS, main
+from sk_avsc.datasets import TAU_CLASSES, make_av_scenes
+
+SUBMISSION_HEADER = ["filename", "scene_label", *TAU_CLASSES]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    # 2 classes x 3 locations x 1 clip of 1 s: 2 train + 1 evaluate location per class
+    return make_av_scenes(tmp_path_factory.mktemp("data"), n_classes=2, n_cities=1,
+                          n_locations=3, clips_per_location=1, duration=1.0, fps=4,
+                          random_state=0)
+
+
+@pytest.fixture(scope="module")
+def features(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("features")
+    rc = main(["-q", "extract", data, "--out", str(out), "--weights", "random",
+               "--hop-size", "0.5"])
+    assert rc == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def models(features, tmp_path_factory):
+    out = tmp_path_factory.mktemp("models")
+    paths = {}
+    for system in SYSTEMS:
+        paths[system] = out / f"{system}.joblib"
+        rc = main(["-q", "train", str(features), "--system", system, "--out",
+                   str(paths[system]), "--epochs", "2", "--split", "none"])
+        assert rc == 0, system
+    return paths
+
+
+def _one_error_line(capsys, *needles):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "Traceback" not in err[0]
+    for needle in needles:
+        assert needle in err[0], err[0]
+
+
+@pytest.mark.slow
+def test_extract_writes_a_store(features, data):
+    store = json.loads((features / "store.json").read_text())
+    assert store["subsets"]["fold1_train"] == {"n_clips": 4, "n_windows": 2}
+    assert store["target_names"] == list(TAU_CLASSES[:2])
+    with np.load(features / "fold1_evaluate.npz") as f:
+        X = f["X"]
+    assert X.shape == (2, 2, 1024) and X.dtype == np.float32 and np.isfinite(X).all()
+    index = pd.read_csv(features / "fold1_evaluate.tsv", sep="\t")
+    assert list(index["scene_label"]) == sorted(index["scene_label"])
+    assert len(index) == 2
+
+
+@pytest.mark.slow
+def test_extract_resumes_from_the_cache(features, data, capsys):
+    before = (features / "fold1_train.npz").read_bytes()
+    assert main(["-q", "extract", data, "--out", str(features), "--weights", "random",
+                 "--hop-size", "0.5", "--subset", "fold1_train"]) == 0
+    with np.load(features / "fold1_train.npz") as f, np.load(io.BytesIO(before)) as g:
+        assert np.array_equal(f["X"], g["X"])
+    # other settings into the same store are refused
+    assert main(["-q", "extract", data, "--out", str(features), "--weights", "random",
+                 "--hop-size", "0.25"]) == 1
+    _one_error_line(capsys, str(features), "other settings")
+
+
+@pytest.mark.slow
+def test_train_evaluate_every_system(models, features, tmp_path):
+    for system, path in models.items():
+        out = tmp_path / system
+        assert main(["-q", "evaluate", str(path), str(features), "--out", str(out)]) == 0
+        scores = json.loads((out / "scores.json").read_text())
+        assert scores["system"] == system and scores["n_clips"] == 2
+        assert 0 <= scores["accuracy"] <= 1 and scores["log_loss"] > 0
+        assert (out / "class_wise_accuracy.png").read_bytes()[:4] == b"\x89PNG"
+        assert "| class |" in (out / "scores.md").read_text()
+        cm = pd.read_csv(out / "confusion_matrix.tsv", sep="\t", index_col=0)
+        assert cm.to_numpy().sum() == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("per, rows", [("clip", 2), ("segment", 2)])
+def test_predict_writes_a_dcase_submission(models, data, tmp_path, per, rows):
+    out = tmp_path / "output.csv"
+    assert main(["-q", "predict", str(models["proposed"]), data, "--per", per,
+                 "--out", str(out)]) == 0
+    sub = pd.read_csv(out, sep="\t")
+    assert list(sub.columns) == SUBMISSION_HEADER
+    assert len(sub) == rows
+    probs = sub[list(TAU_CLASSES)].to_numpy()
+    assert np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+    assert (sub["scene_label"] == np.asarray(TAU_CLASSES)[probs.argmax(axis=1)]).all()
+
+
+@pytest.mark.slow
+def test_predict_on_files(models, data, tmp_path, capsys):
+    wav = sorted((Path(data) / "audio").glob("*.wav"))[0]
+    out = tmp_path / "o.csv"
+    assert main(["-q", "predict", str(models["audio"]), str(wav), "--out", str(out)]) == 0
+    assert pd.read_csv(out, sep="\t")["filename"].tolist() == [wav.name]
+    missing = wav.with_name("nope.wav")
+    assert main(["-q", "predict", str(models["audio"]), str(missing), "--out", str(out)]) == 1
+    _one_error_line(capsys, "nope.wav")
+
+
+def test_help_of_every_subcommand(capsys):
+    for cmd in ("extract", "train", "evaluate", "predict", "reproduce", "demo"):
+        assert main([cmd, "--help"]) == 0
+        assert "usage: sk-avsc " + cmd in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["train", "f", "--system", "nope", "--out", "m"], ["extract", "r"],
+     ["train", "f", "--system", "audio", "--out", "m", "--epochs", "0"]],
+)
+def test_usage_errors_exit_2(argv, capsys):
+    assert main(argv) == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_missing_root(tmp_path, capsys):
+    assert main(["-q", "extract", str(tmp_path / "nope"), "--out", str(tmp_path / "f")]) == 1
+    _one_error_line(capsys, "nope", "does not exist")
+
+
+def test_no_meta_csv(tmp_path, capsys):
+    assert main(["-q", "extract", str(tmp_path), "--out", str(tmp_path / "f")]) == 1
+    _one_error_line(capsys, "meta.csv")
+
+
+@pytest.fixture
+def small(tmp_path):
+    return make_av_scenes(tmp_path / "d", n_classes=2, n_cities=1, n_locations=2,
+                          clips_per_location=1, duration=1.0, fps=2, random_state=0)
+
+
+def test_malformed_row(small, tmp_path, capsys):
+    path = tmp_path / "d" / "evaluation_setup" / "fold1_train.csv"
+    path.write_text(path.read_text() + "audio/x.wav\n")
+    assert main(["-q", "extract", small, "--out", str(tmp_path / "f")]) == 1
+    _one_error_line(capsys, "fold1_train.csv", "malformed row")
+
+
+def test_unknown_label(small, tmp_path, capsys):
+    path = tmp_path / "d" / "evaluation_setup" / "fold1_train.csv"
+    path.write_text(path.read_text().replace("\tairport\n", "\tairprot\n"))
+    assert main(["-q", "extract", small, "--out", str(tmp_path / "f")]) == 1
+    _one_error_line(capsys, "fold1_train.csv", "airprot")
+
+
+def test_missing_media_file(small, tmp_path, capsys):
+    mp4 = sorted((tmp_path / "d" / "video").glob("*.mp4"))[0]
+    mp4.unlink()
+    assert main(["-q", "extract", small, "--out", str(tmp_path / "f"),
+                 "--on-missing", "raise"]) == 1
+    _one_error_line(capsys, mp4.stem)
+
+
+def test_unreadable_model_file(tmp_path, capsys):
+    bad = tmp_path / "model.joblib"
+    bad.write_bytes(b"not a model")
+    (tmp_path / "f").mkdir()
+    assert main(["-q", "evaluate", str(bad), str(tmp_path / "f"), "--out",
+                 str(tmp_path / "o")]) == 1
+    _one_error_line(capsys, str(bad), "cannot be read")
+
+
+def test_not_a_feature_store(tmp_path, capsys):
+    assert main(["-q", "train", str(tmp_path), "--system", "audio", "--out",
+                 str(tmp_path / "m")]) == 1
+    _one_error_line(capsys, "not a feature store")
