@@ -192,3 +192,25 @@ def test_not_a_feature_store(tmp_path, capsys):
     assert main(["-q", "train", str(tmp_path), "--system", "audio", "--out",
                  str(tmp_path / "m")]) == 1
     _one_error_line(capsys, "not a feature store")
+
+
+@pytest.mark.slow
+def test_reproduce_writes_table_and_fig2_and_resumes(data, tmp_path, capsys):
+    argv = ["-q", "reproduce", data, "--out", str(tmp_path), "--quick", "--weights", "random",
+            "--epochs", "2", "--batch-size", "8"]
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    for system, paper in [("audio", "75.8"), ("video", "68.4"), ("early", "82.2"),
+                          ("late", "80.8"), ("proposed", "84.8")]:
+        assert sum(line.startswith(f"| {system} |") and f"| {paper} |" in line
+                   for line in table.splitlines()) == 1
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert list(results) == list(SYSTEMS)
+    assert (tmp_path / "fig2.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "results.md").read_text() in table
+    # a rerun finds every clip in the embedding cache and gives the same features
+    with np.load(tmp_path / "features" / "fold1_train.npz") as f:
+        before = f["X"].copy()
+    assert main(argv) == 0
+    with np.load(tmp_path / "features" / "fold1_train.npz") as f:
+        assert np.array_equal(f["X"], before)
