@@ -349,7 +349,13 @@ def evaluate(model_path, features, out, *, subset="fold1_evaluate", verbose=1) -
 
 def predict(model_path, inputs, out, *, subset="fold1_test", per="clip", device="cpu",
             n_jobs=None, verbose=1):
-    """Write a DCASE 2021 Task 1B submission file for a dataset root or audio files."""
+    """Write a DCASE 2021 Task 1B submission file for a dataset root or audio files.
+
+    Tab-separated, header ``filename scene_label airport ... tram`` (the ten TAU
+    classes; classes the model does not know get probability 0). One row per clip
+    (``filename`` as in the dataset's lists, or the file's name), or with
+    ``per="segment"`` one row per 1-s segment named ``<clip>-<k>.wav``.
+    """
     import pandas as pd
 
     from .datasets import TAU_CLASSES, load_tau2021
