@@ -15,6 +15,7 @@ import importlib
 from ._version import __version__
 from .exceptions import (
     AudioError,
+    DatasetError,
     ImageError,
     MediaError,
     ParameterError,
@@ -52,6 +53,7 @@ _SUBMODULES = {
 __all__ = [
     "__version__",
     "AudioError",
+    "DatasetError",
     "ImageError",
     "MediaError",
     "ParameterError",

@@ -13,6 +13,7 @@ __all__ = [
     "ImageError",
     "WeightsError",
     "MediaError",
+    "DatasetError",
     "SkAvscWarning",
     "RandomWeightsWarning",
 ]
@@ -40,6 +41,10 @@ class WeightsError(SkAvscError, ValueError):
 
 class MediaError(SkAvscError, ValueError):
     """A media file (WAV, MP4, ...) is missing, unreadable or has no usable stream."""
+
+
+class DatasetError(SkAvscError, ValueError):
+    """A dataset's metadata (meta.csv, evaluation_setup lists) is missing or malformed."""
 
 
 class SkAvscWarning(UserWarning):
