@@ -328,6 +328,9 @@ def embed_loaded(job: Job, model, loaded: list[_Loaded | Failure]) -> list:
         except Exception as exc:
             return [_failure(ok[0].clip, exc)]
         bounds = np.cumsum([0] + [len(item.inputs) for item in ok])
+        del inputs
+        for item in ok:
+            item.inputs = None  # free the windows/frames before the next chunk
         for item, start, stop in zip(ok, bounds[:-1], bounds[1:]):
             emb = np.asarray(embeddings[start:stop], dtype=np.float32)
             if item.inverse is not None:
