@@ -438,7 +438,10 @@ def _batches(n, batch_size):
 
 def _run(model, batch: np.ndarray, batch_size: int) -> np.ndarray:
     n = batch.shape[0]
-    x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
+    arr = np.ascontiguousarray(batch, dtype=np.float32)
+    if not arr.flags.writeable:  # a read-only window view: torch wants writable memory
+        arr = arr.copy()
+    x = torch.from_numpy(arr)
     if getattr(model, "_pad_batches", False) and n < batch_size:
         x = torch.cat([x, x.new_zeros((batch_size - n,) + tuple(x.shape[1:]))])
     with torch.inference_mode():
