@@ -566,7 +566,7 @@ def get_audio_embedding(
     >>> audio = np.random.default_rng(0).uniform(-1, 1, (72000, 2))  # 1.5 s stereo
     >>> emb, ts = get_audio_embedding(audio, 48000, model=model, hop_size=0.5)
     >>> emb.shape, ts
-    ((4, 512), array([0. , 0.5, 1. , 1.5]))
+    ((3, 512), array([0. , 0.5, 1. ]))
     """
     if input_repr is None:
         input_repr = "mel256"
