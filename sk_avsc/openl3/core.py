@@ -12,6 +12,20 @@ Differences from openl3: errors are :class:`~sk_avsc.exceptions.SkAvscError` sub
 defaults to False, non-finite audio/images are rejected, integer audio is scaled to
 [-1, 1] (openl3 fed raw integers; the per-window dB normalisation makes the two agree up to
 the 1e-10 floor), and the return types do not depend on the input beyond list vs. array.
+
+Exactness and speed modes
+-------------------------
+* Default (float32, CPU): the front-end is TensorFlow's computation to float32 rounding
+  (see :mod:`sk_avsc.openl3.frontend`), the convolutions run eagerly with batch
+  normalisation folded into them, channels-last. Measured against openl3 0.4.2 on every
+  reference case: relative L2 error <= 2e-6 (<= 3e-5 on all-zero audio), resampled audio
+  included (resampy ``kaiser_best``, as openl3).
+* ``dtype=torch.bfloat16``: convolutions in bfloat16 (front-end still float32); relative
+  deviation from float32 ~5e-3. Fast on CPUs with AMX or AVX512-BF16, and on GPUs.
+* ``compile=True``: ``torch.compile(freezing=True)`` of the convolutions; needs a C++
+  compiler at run time and compiles on the first batch (tens of seconds).
+* CUDA (``device="cuda"``): the front-end uses ``torch.fft`` instead of pocketfft, which
+  rounds differently; expect ~1e-4 to 1e-3 relative deviation on tonal audio.
 """
 
 from __future__ import annotations

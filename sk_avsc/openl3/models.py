@@ -252,7 +252,7 @@ class _EmbeddingNetwork(nn.Module):
         """Build the fast inference path from the current weights (eval mode only).
 
         Called by the loaders. Call it again after changing weights in place; ``train()``
-        drops it and ``load_state_dict``/``to`` rebuild it.
+        drops it, ``eval()``, ``load_state_dict`` and ``to`` rebuild it.
 
         Parameters
         ----------
@@ -269,7 +269,8 @@ class _EmbeddingNetwork(nn.Module):
         runner = _InferenceBody(self.body, dtype)
         if compile:
             runner = torch.compile(runner, dynamic=False, options={"freezing": True})
-        self.__dict__.update(_runner=runner, _compute_dtype=dtype, _compile=compile)
+        self.__dict__.update(_runner=runner, _compute_dtype=dtype, _compile=compile,
+                             _configured=True)
         return self
 
     def _rebuild(self):
@@ -280,6 +281,8 @@ class _EmbeddingNetwork(nn.Module):
         super().train(mode)
         if mode:
             self.__dict__["_runner"] = None
+        elif self.__dict__.get("_configured") and self.__dict__.get("_runner") is None:
+            self.set_inference_mode(self._compute_dtype, self._compile)
         return self
 
     def _apply(self, fn, *args, **kwargs):
@@ -291,6 +294,20 @@ class _EmbeddingNetwork(nn.Module):
         result = super().load_state_dict(state_dict, strict=strict, assign=assign)
         self._rebuild()
         return result
+
+    def __getstate__(self):
+        # the runner (possibly a compiled function) is derived state: rebuilt on unpickling
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
+        state = dict(state)
+        state["_had_runner"] = state.get("_runner") is not None
+        state["_runner"] = None
+        return state
+
+    def __setstate__(self, state):
+        had_runner = state.pop("_had_runner", False)
+        super().__setstate__(state)
+        if had_runner:
+            self.set_inference_mode(self._compute_dtype, self._compile)
 
     def _run_body(self, x: torch.Tensor) -> torch.Tensor:
         runner = self.__dict__.get("_runner")

@@ -186,6 +186,17 @@ def test_inference_path_equals_plain_modules(audio_model):
     torch.testing.assert_close(fast, plain, rtol=1e-4, atol=1e-5 * float(plain.abs().max()))
 
 
+def test_pickle_and_deepcopy_keep_the_model(audio_model):
+    import copy
+    import pickle
+
+    windows = np.random.default_rng(6).uniform(-1, 1, (1, 1, 48000)).astype(np.float32)
+    ref = embed_audio_windows(windows, audio_model)
+    for clone in (pickle.loads(pickle.dumps(audio_model)), copy.deepcopy(audio_model)):
+        assert clone.weights_id == audio_model.weights_id
+        np.testing.assert_array_equal(embed_audio_windows(windows, clone), ref)
+
+
 def test_compile_needs_a_compiler(monkeypatch):
     monkeypatch.setattr(core.shutil, "which", lambda name: None)
     with pytest.raises(ParameterError, match="C\\+\\+ compiler"):
