@@ -180,7 +180,6 @@ def _prepare(model, weights, modality, device, dtype, compile, random_state):
     model.eval().requires_grad_(False)
     model.to(device=dev)
     model.set_inference_mode(dtype, compile)
-    model._pad_batches = bool(compile)  # fixed batch shape: no recompilation
     return model
 
 
@@ -219,8 +218,9 @@ def load_audio_model(
         the front-end always runs in float32.
     compile : bool, default=False
         Compile the convolutions with ``torch.compile`` (constant folding/freezing): the
-        fastest CPU mode, needs a C++ compiler at run time and compiles for seconds on
-        the first batch. Batches are padded to ``batch_size`` so it compiles once.
+        fastest CPU mode, needs a C++ compiler at run time and compiles on the first
+        batches (tens of seconds; the batch size is dynamic, so a shorter last batch costs
+        at most one more compilation).
     random_state : int, default=0
         Seed of ``weights="random"``.
 
@@ -450,17 +450,14 @@ def _batches(n, batch_size):
         yield start, min(start + batch_size, n)
 
 
-def _run(model, batch: np.ndarray, batch_size: int) -> np.ndarray:
-    n = batch.shape[0]
+def _run(model, batch: np.ndarray) -> np.ndarray:
     arr = np.ascontiguousarray(batch, dtype=np.float32)
     if not arr.flags.writeable:  # a read-only window view: torch wants writable memory
         arr = arr.copy()
     x = torch.from_numpy(arr)
-    if getattr(model, "_pad_batches", False) and n < batch_size:
-        x = torch.cat([x, x.new_zeros((batch_size - n,) + tuple(x.shape[1:]))])
     with torch.inference_mode():
         out = model(x)
-    return out[:n].cpu().numpy()
+    return out.cpu().numpy()
 
 
 def _check_model(model, cls, what):
@@ -512,7 +509,7 @@ def embed_audio_windows(windows: np.ndarray, model: AudioEmbeddingNetwork,
 
     for start, stop in tqdm(list(_batches(windows.shape[0], batch_size)), disable=not verbose,
                             desc="OpenL3 audio", unit="batch"):
-        out[start:stop] = _run(model, windows[start:stop], batch_size)
+        out[start:stop] = _run(model, windows[start:stop])
     return out
 
 
@@ -821,7 +818,7 @@ def embed_images(preprocessed: np.ndarray, model: ImageEmbeddingNetwork,
 
     for start, stop in tqdm(list(_batches(preprocessed.shape[0], batch_size)),
                             disable=not verbose, desc="OpenL3 image", unit="batch"):
-        out[start:stop] = _run(model, preprocessed[start:stop], batch_size)
+        out[start:stop] = _run(model, preprocessed[start:stop])
     return out
 
 

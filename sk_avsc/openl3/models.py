@@ -259,7 +259,7 @@ class _EmbeddingNetwork(nn.Module):
         dtype : {None, torch.float32, torch.bfloat16}, default=None
             Computation dtype of the convolutions (None: float32).
         compile : bool, default=False
-            Wrap the runner in ``torch.compile(dynamic=False, freezing=True)``.
+            Wrap the runner in ``torch.compile(dynamic=True, freezing=True)``.
 
         Returns
         -------
@@ -268,7 +268,8 @@ class _EmbeddingNetwork(nn.Module):
         dtype = torch.float32 if dtype is None else dtype
         runner = _InferenceBody(self.body, dtype)
         if compile:
-            runner = torch.compile(runner, dynamic=False, options={"freezing": True})
+            # dynamic batch size: a clip's last, shorter batch does not recompile each time
+            runner = torch.compile(runner, dynamic=True, options={"freezing": True})
         self.__dict__.update(_runner=runner, _compute_dtype=dtype, _compile=compile,
                              _configured=True)
         return self
