@@ -350,3 +350,16 @@ def test_bad_frame_rate_and_model(image_model):
 def test_embed_audio_windows_checks_shape(audio_model):
     with pytest.raises(AudioError, match=r"\(n_windows, 1, 48000\)"):
         embed_audio_windows(np.zeros((2, 48000), np.float32), audio_model)
+
+
+def test_frontend_device_choice(audio_model):
+    windows = torch.from_numpy(
+        np.random.default_rng(7).uniform(-1, 1, (1, 1, 48000)).astype(np.float32))
+    with torch.no_grad():
+        exact = audio_model(windows)
+        audio_model.frontend_device = None  # on the model's device (CPU here): same path
+        try:
+            same = audio_model(windows)
+        finally:
+            audio_model.frontend_device = "cpu"
+    torch.testing.assert_close(exact, same, rtol=0, atol=0)
