@@ -77,7 +77,7 @@ def test_audio_equals_functional_api_on_real_files(media_dir, fitted_audio):
 def test_audio_accepts_waveform_pairs_series_and_arrays(media_dir, fitted_audio, rng):
     wave = rng.uniform(-0.5, 0.5, (48000, 2)).astype(np.float32)
     path = str(media_dir / "chirp_1s.wav")
-    out = fitted_audio.transform([(wave, 48000), path])
+    out = fitted_audio.transform([(wave, 48000.0), path])
     expected, _ = openl3.get_audio_embedding(wave, 48000, model=fitted_audio.model_,
                                              hop_size=0.5, center=False)
     np.testing.assert_allclose(out[0], expected, rtol=1e-5, atol=1e-6)
