@@ -1,0 +1,140 @@
+"""On-disk cache of per-clip embeddings: one ``.npz`` file per clip and modality.
+
+A file's name holds a SHA-256 of everything that changes the embedding (the
+clip's identity and every result-changing parameter), so a stale entry is
+never read: changing the weights, the hop, the file itself... changes the key.
+Writes go to a temporary file in the same folder, renamed into place, so a
+killed run leaves either a complete file or none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .._version import __version__
+from ..exceptions import SkAvscWarning
+
+__all__ = ["CACHE_FORMAT", "cache_key", "cache_path", "load_cached", "save_cached"]
+
+#: Bumped when the file layout or the meaning of a key changes.
+CACHE_FORMAT = 1
+
+
+def source_identity(source, st: os.stat_result | None = None) -> dict:
+    """The part of the key that identifies a clip.
+
+    A file: its absolute real path, size in bytes and modification time (ns).
+    An in-memory ``(waveform, sr)`` pair: a SHA-1 of the samples, their dtype,
+    shape and the sample rate.
+    """
+    if isinstance(source, tuple):
+        waveform, sr = source
+        data = np.ascontiguousarray(waveform)
+        return {
+            "sha1": hashlib.sha1(data.tobytes()).hexdigest(),
+            "dtype": data.dtype.str,
+            "shape": list(data.shape),
+            "sr": sr,
+        }
+    st = os.stat(source) if st is None else st
+    return {
+        "path": os.path.realpath(os.fspath(source)),
+        "size": int(st.st_size),
+        "mtime_ns": int(st.st_mtime_ns),
+    }
+
+
+def cache_key(identity: dict, params: dict) -> str:
+    """SHA-256 hex digest of the clip identity, the parameters and the package version."""
+    payload = {
+        "format": CACHE_FORMAT,
+        "sk_avsc": __version__,
+        "clip": identity,
+        "params": params,
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cache_path(cache_dir: str | os.PathLike, modality: str, source, key: str) -> Path:
+    """``<cache_dir>/<modality>/<clip stem>-<key[:24]>.npz`` (the stem helps humans)."""
+    if isinstance(source, tuple):
+        stem = "array"
+    else:
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(os.fspath(source)).stem)[:80]
+    return Path(cache_dir) / modality / f"{stem}-{key[:24]}.npz"
+
+
+def load_cached(path: Path, key: str, embedding_size: int) -> np.ndarray | None:
+    """The cached embedding, or None when absent; a corrupt file warns and gives None.
+
+    A file is corrupt when it cannot be read (the zip container's CRC catches
+    flipped bits), holds another key, or its array is not a finite float32
+    ``(n_windows, embedding_size)`` array.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            stored_key = str(data["key"])
+            embedding = data["embedding"]
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        return _corrupt(path, f"unreadable ({type(exc).__name__}: {exc})")
+    if stored_key != key:
+        return _corrupt(path, "it holds another clip's key")
+    if (
+        embedding.dtype != np.float32
+        or embedding.ndim != 2
+        or embedding.shape[0] < 1
+        or embedding.shape[1] != embedding_size
+    ):
+        return _corrupt(
+            path,
+            f"array {embedding.dtype} {embedding.shape} is not float32 "
+            f"(n_windows, {embedding_size})",
+        )
+    if not np.isfinite(embedding).all():
+        return _corrupt(path, "non-finite values")
+    return embedding
+
+
+def _corrupt(path: Path, why: str) -> None:
+    warnings.warn(
+        f"embedding cache file {str(path)!r} is corrupt ({why}); recomputing it. Nothing to "
+        f"do unless this repeats (then check the disk holding cache_dir).",
+        SkAvscWarning,
+        stacklevel=4,
+    )
+    return None
+
+
+def save_cached(path: Path, key: str, embedding: np.ndarray, description: str = "") -> None:
+    """Write atomically: a temporary file in the same folder, then ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(
+                fh,
+                embedding=np.asarray(embedding, dtype=np.float32),
+                key=np.asarray(key),
+                clip=np.asarray(description),
+            )
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

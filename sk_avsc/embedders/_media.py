@@ -1,0 +1,339 @@
+"""Reading audio files, streaming video frames and aligning windows with frames.
+
+Nothing here touches the networks: these helpers turn files into the arrays
+that :mod:`sk_avsc.openl3` embeds, and decide which video frame goes with
+which audio window.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import stat
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import AudioError, MediaError, ParameterError
+
+__all__ = [
+    "OPENL3_SR",
+    "check_media_file",
+    "read_audio",
+    "fix_duration",
+    "window_count",
+    "window_centres",
+    "frame_indices",
+    "read_video_frames",
+]
+
+#: Sample rate of the OpenL3 audio network; window counts are defined at this rate.
+OPENL3_SR = 48000
+_FRAME_LEN = OPENL3_SR  # one-second windows
+FRAME_POLICIES = ("center", "authors")
+
+
+def check_media_file(path: str | os.PathLike, what: str) -> os.stat_result:
+    """Return ``os.stat(path)`` or raise MediaError saying why the file is unusable.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    what : str
+        ``"audio"`` or ``"video"``, for the message.
+
+    Returns
+    -------
+    os.stat_result
+        Its size and modification time key the embedding cache.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise MediaError(
+            f"{what} file {os.fspath(path)!r} does not exist; check the path (relative paths "
+            f"are resolved from the working directory {os.getcwd()!r})."
+        ) from None
+    except OSError as exc:
+        raise MediaError(f"{what} file {os.fspath(path)!r} cannot be accessed: {exc}.") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise MediaError(
+            f"{what} file {os.fspath(path)!r} is a directory, not a file; pass the paths of "
+            f"the files inside it."
+        )
+    if not stat.S_ISREG(st.st_mode):
+        raise MediaError(f"{what} file {os.fspath(path)!r} is not a regular file.")
+    return st
+
+
+def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Read an audio file with soundfile as float32.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file that libsndfile reads (WAV, FLAC, OGG, ...), any sample rate
+        and channel count.
+
+    Returns
+    -------
+    audio : ndarray of shape (n_samples,) or (n_samples, n_channels), float32
+        Samples in [-1, 1] as soundfile returns them; several channels are
+        downmixed later by :func:`sk_avsc.openl3.preprocess_audio`.
+    sr : int
+        Sample rate in Hz.
+
+    Raises
+    ------
+    MediaError
+        The file is missing, a directory, or not readable as audio.
+    AudioError
+        The file holds no samples or non-finite samples.
+    """
+    import soundfile as sf
+
+    check_media_file(path, "audio")
+    name = os.fspath(path)
+    try:
+        audio, sr = sf.read(name, dtype="float32", always_2d=False)
+    except (RuntimeError, OSError, ValueError, TypeError) as exc:
+        # soundfile.LibsndfileError is a RuntimeError
+        raise MediaError(
+            f"audio file {name!r} cannot be read by soundfile ({exc}); it is corrupt or not "
+            f"an audio format libsndfile reads (WAV, FLAC, OGG); convert it to WAV."
+        ) from None
+    if audio.shape[0] == 0:
+        raise AudioError(
+            f"audio file {name!r} contains 0 samples; remove it from X or re-export it."
+        )
+    if not np.isfinite(audio).all():
+        raise AudioError(f"audio file {name!r} contains NaN or infinite samples.")
+    return audio, int(sr)
+
+
+def fix_duration(audio: np.ndarray, sr: int, duration: float | None) -> np.ndarray:
+    """Crop or zero-pad ``audio`` (samples first) to ``round(duration * sr)`` samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fix_duration(np.ones(5, dtype=np.float32), 2, 1.5)
+    array([1., 1., 1.], dtype=float32)
+    >>> fix_duration(np.ones((1, 2), dtype=np.float32), 2, 1.0).tolist()
+    [[1.0, 1.0], [0.0, 0.0]]
+    """
+    if duration is None:
+        return audio
+    n = int(round(duration * sr))
+    if audio.shape[0] >= n:
+        return audio[:n]
+    pad = [(0, n - audio.shape[0])] + [(0, 0)] * (audio.ndim - 1)
+    return np.pad(audio, pad)
+
+
+def window_count(n_samples: int, hop_size: float, center: bool = True) -> int:
+    """Number of OpenL3 windows for a signal of ``n_samples`` samples at 48 kHz.
+
+    The rule of openl3 0.4.2 (and :func:`sk_avsc.openl3.preprocess_audio`):
+    with ``center`` the signal gets half a window of zeros in front; it is then
+    zero-padded at the end so that every sample falls into a window.
+
+    Examples
+    --------
+    >>> window_count(480000, 0.1)   # a 10-s TAU clip
+    96
+    >>> window_count(144000, 0.5, center=False)
+    5
+    >>> window_count(100, 0.1)
+    1
+    """
+    hop_len = int(hop_size * OPENL3_SR)  # openl3 truncates, e.g. 0.3 s -> 14399
+    length = int(n_samples) + (_FRAME_LEN // 2 if center else 0)
+    if length <= _FRAME_LEN:
+        return 1
+    return 1 + math.ceil((length - _FRAME_LEN) / hop_len)
+
+
+def window_centres(n_windows: int, hop_size: float, center: bool = True) -> np.ndarray:
+    """Centre time (s) of each window: ``k * hop_size``, plus 0.5 s without ``center``.
+
+    Examples
+    --------
+    >>> window_centres(3, 0.1).round(6).tolist()
+    [0.0, 0.1, 0.2]
+    >>> window_centres(2, 0.5, center=False).tolist()
+    [0.5, 1.0]
+    """
+    times = np.arange(n_windows) * float(hop_size)
+    return times if center else times + 0.5
+
+
+def frame_indices(
+    n_windows: int,
+    *,
+    hop_size: float,
+    center: bool,
+    fps: float,
+    duration: float,
+    policy: str = "center",
+) -> np.ndarray:
+    """Index of the video frame that goes with each audio window.
+
+    Parameters
+    ----------
+    n_windows : int
+        Number of audio windows.
+    hop_size : float
+        Window hop in seconds.
+    center : bool
+        Whether windows are centred (window k centred at ``k * hop_size`` s)
+        or not (centred at ``k * hop_size + 0.5`` s).
+    fps : float
+        Frame rate of the video.
+    duration : float
+        Duration of the video in seconds, as its container reports it.
+    policy : {"center", "authors"}, default="center"
+        ``"center"``: the frame shown at the window's centre time ``t``,
+        ``floor(t * fps)``. ``"authors"``: the paper authors' choice,
+        ``n_windows`` indices spread evenly over all frames,
+        ``np.linspace(0, n_frames - 1, n_windows).astype(int)`` with
+        ``n_frames = len(np.arange(0, duration, 1 / fps))`` as moviepy 1.0.3
+        iterates them; it ignores the window times.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_windows,)
+        Frame indices; they may point past the last decodable frame, which
+        :func:`read_video_frames` replaces with the last frame.
+
+    Examples
+    --------
+    >>> frame_indices(4, hop_size=0.1, center=True, fps=10.0, duration=1.1).tolist()
+    [0, 1, 2, 3]
+    >>> frame_indices(4, hop_size=0.1, center=True, fps=10.0, duration=1.1,
+    ...               policy="authors").tolist()
+    [0, 3, 6, 10]
+    """
+    if policy == "center":
+        times = window_centres(n_windows, hop_size, center)
+        # the epsilon keeps 0.3 s * 10 fps at frame 3 despite 2.9999999999999996
+        return np.floor(times * fps + 1e-6).astype(np.int64)
+    if policy == "authors":
+        n_frames = len(np.arange(0, duration, 1.0 / fps))
+        return np.linspace(0, max(n_frames, 1) - 1, n_windows).astype(np.int64)
+    raise ParameterError(
+        f"frame_policy must be one of {FRAME_POLICIES}, got {policy!r}."
+    )
+
+
+def _ffmpeg_reason(exc: BaseException) -> str:
+    """Why ffmpeg could not open a file, from the stderr imageio-ffmpeg attaches."""
+    text = str(exc)
+    start = text.find("Input #0")
+    if start >= 0:
+        header = text[start:]
+        end = header.find("Output #0")
+        header = header if end < 0 else header[:end]
+        if "Video:" not in header:
+            return "it has no video stream"
+    if "Invalid data found" in text or "moov atom not found" in text:
+        return "it is corrupt or not a video file"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f"ffmpeg failed ({lines[-1] if lines else type(exc).__name__})"
+
+
+def read_video_frames(
+    path: str | os.PathLike,
+    select: Callable[[dict[str, Any]], np.ndarray],
+    *,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[list[np.ndarray], np.ndarray, dict[str, Any]]:
+    """Stream a video with imageio-ffmpeg, keeping only the frames ``select`` asks for.
+
+    Frames are decoded in order and dropped unless needed; decoding stops after
+    the last needed frame, so memory holds only the kept frames (after
+    ``transform``), never the whole video.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A video file ffmpeg decodes (MP4/H.264, ...).
+    select : callable
+        ``select(meta) -> ndarray of int``: the frame index wanted for each
+        output, computed from imageio-ffmpeg's metadata (``fps``,
+        ``duration``, ``size``). Indices past the last decodable frame get the
+        last frame.
+    transform : callable, optional
+        Applied to each kept frame (an ``(H, W, 3)`` uint8 RGB array), e.g. to
+        shrink it at once.
+
+    Returns
+    -------
+    frames : list of ndarray
+        The distinct kept frames (after ``transform``), in frame order.
+    inverse : ndarray of int, shape (n_outputs,)
+        ``frames[inverse[k]]`` goes with output ``k``.
+    meta : dict
+        imageio-ffmpeg's metadata plus ``n_decoded``, the number of frames
+        decoded (up to the last one needed).
+
+    Raises
+    ------
+    MediaError
+        Missing file, no video stream, corrupt file, no decodable frame.
+    """
+    import imageio_ffmpeg
+
+    check_media_file(path, "video")
+    name = os.fspath(path)
+    gen = imageio_ffmpeg.read_frames(name, pix_fmt="rgb24")
+    try:
+        try:
+            meta = next(gen)
+        except (OSError, RuntimeError, StopIteration) as exc:
+            raise MediaError(
+                f"video file {name!r} cannot be decoded: {_ffmpeg_reason(exc)}."
+            ) from None
+        width, height = meta["size"]
+        wanted = np.asarray(select(meta), dtype=np.int64)
+        unique, inverse = np.unique(wanted, return_inverse=True)
+        kept: dict[int, np.ndarray] = {}
+        last_raw = None
+        n_decoded = 0
+        stop = int(unique[-1]) if unique.size else -1
+        todo = set(unique.tolist())
+        try:
+            for raw in gen:
+                index = n_decoded
+                n_decoded += 1
+                last_raw = raw
+                if index in todo:
+                    kept[index] = _frame(raw, height, width, transform)
+                if index >= stop:
+                    break
+        except (OSError, RuntimeError) as exc:
+            # a stream broken half-way still gave usable frames before the break
+            if n_decoded == 0:
+                raise MediaError(
+                    f"video file {name!r} cannot be decoded: {_ffmpeg_reason(exc)}."
+                ) from None
+    finally:
+        gen.close()  # stops ffmpeg when we leave early
+    if n_decoded == 0:
+        raise MediaError(f"video file {name!r} has no decodable video frame.")
+    last = n_decoded - 1
+    if unique.size and int(unique[-1]) > last:
+        # centres past the end take the last decodable frame
+        kept[last] = kept[last] if last in kept else _frame(last_raw, height, width, transform)
+        unique = np.minimum(unique, last)
+        unique, remap = np.unique(unique, return_inverse=True)
+        inverse = remap[inverse]
+    meta = dict(meta, n_decoded=n_decoded)
+    return [kept[int(i)] for i in unique], inverse.reshape(-1), meta
+
+
+def _frame(raw: bytes, height: int, width: int, transform) -> np.ndarray:
+    frame = np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3)
+    return frame.copy() if transform is None else transform(frame)
