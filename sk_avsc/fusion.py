@@ -157,14 +157,16 @@ class StackedAVClassifier(_AVBase):
     (``benchmarks/bench_fusion_cv.py``: the task of ``tests/synthetic_av.py``, audio
     separating some class pairs and video others, per-location offsets, 12 locations,
     clip accuracy under ``GroupKFold(4)`` over locations, mean of 3 data seeds, small
-    networks): on the default data ``cv=None`` 0.961, ``cv=3`` 0.960; on noisier data
-    (``--hard``) ``cv=None`` 0.801, ``cv=3`` 0.764 (audio only 0.394, video only
-    0.431, early fusion 0.759, late fusion 0.715), at about four times the training
-    cost. A likely reason: unlike the class probabilities that scikit-learn's
-    ``StackingClassifier`` stacks, hidden-layer representations of separately trained
-    networks share no common basis, so the fusion head learns on the fold networks'
-    feature spaces and is applied to another network's. The option stays for
-    experiments, e.g. with stage-1 estimators whose outputs are comparable across fits.
+    networks). On the default data both are near the ceiling: ``cv=None`` 0.961,
+    ``cv=3`` 0.972 (within the seed-to-seed spread; audio only 0.497, video only
+    0.485). On noisier data (``--hard``) ``cv=None`` 0.806 and ``cv=3`` 0.757, worse on
+    every seed (audio only 0.384, video only 0.419, early fusion 0.780, late fusion
+    0.720), at about four times the training cost. A likely reason: unlike the class
+    probabilities that scikit-learn's ``StackingClassifier`` stacks, hidden-layer
+    representations of separately trained networks share no common basis, so the
+    fusion head learns on the fold networks' feature spaces and is applied to another
+    network's. The option stays for experiments, e.g. with stage-1 estimators whose
+    outputs are comparable across fits.
 
     Examples
     --------

@@ -43,7 +43,7 @@ def source_identity(source, st: os.stat_result | None = None) -> dict:
             "sha1": hashlib.sha1(data.tobytes()).hexdigest(),
             "dtype": data.dtype.str,
             "shape": list(data.shape),
-            "sr": int(sr),
+            "sr": sr,
         }
     st = os.stat(source) if st is None else st
     return {

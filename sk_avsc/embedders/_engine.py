@@ -16,6 +16,7 @@ raises as that package exception (other exceptions become MediaError).
 
 from __future__ import annotations
 
+import numbers
 import os
 import warnings
 from collections.abc import Iterator, Sequence
@@ -165,11 +166,13 @@ def _as_clip(index: int, item, what: str, allow_arrays: bool) -> Clip:
         return Clip(index, path, f"clip {index} ({path!r})")
     if allow_arrays and isinstance(item, (tuple, list)) and len(item) == 2:
         waveform, sr = item
-        if isinstance(waveform, np.ndarray) and isinstance(sr, (int, np.integer)):
-            return Clip(index, (waveform, int(sr)), f"clip {index} (waveform array)")
+        if (isinstance(waveform, np.ndarray) and isinstance(sr, numbers.Real)
+                and not isinstance(sr, bool)):
+            sr = int(sr) if float(sr).is_integer() else float(sr)
+            return Clip(index, (waveform, sr), f"clip {index} (waveform array)")
     hint = "a file path (str or os.PathLike)"
     if allow_arrays:
-        hint += " or a (waveform ndarray, sample_rate int) pair"
+        hint += " or a (waveform ndarray, sample_rate) pair"
     raise ParameterError(
         f"clip {index} in X is of unsupported type {type(item).__name__} ({item!r:.80}); "
         f"each {what} clip must be {hint}."
@@ -328,6 +331,9 @@ def embed_loaded(job: Job, model, loaded: list[_Loaded | Failure]) -> list:
         except Exception as exc:
             return [_failure(ok[0].clip, exc)]
         bounds = np.cumsum([0] + [len(item.inputs) for item in ok])
+        del inputs
+        for item in ok:
+            item.inputs = None  # free the windows/frames before the next chunk
         for item, start, stop in zip(ok, bounds[:-1], bounds[1:]):
             emb = np.asarray(embeddings[start:stop], dtype=np.float32)
             if item.inverse is not None:

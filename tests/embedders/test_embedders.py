@@ -60,6 +60,7 @@ def _frames(path, indices):
 # ------------------------------------------------------------------ audio
 
 
+@pytest.mark.slow
 def test_audio_equals_functional_api_on_real_files(media_dir, fitted_audio):
     paths = [media_dir / "chirp_mono.wav", str(media_dir / "chirp_stereo.wav"),
              media_dir / "chirp_44k.wav"]  # 2 s each: mono, stereo, 44.1 kHz
@@ -76,7 +77,7 @@ def test_audio_equals_functional_api_on_real_files(media_dir, fitted_audio):
 def test_audio_accepts_waveform_pairs_series_and_arrays(media_dir, fitted_audio, rng):
     wave = rng.uniform(-0.5, 0.5, (48000, 2)).astype(np.float32)
     path = str(media_dir / "chirp_1s.wav")
-    out = fitted_audio.transform([(wave, 48000), path])
+    out = fitted_audio.transform([(wave, 48000.0), path])
     expected, _ = openl3.get_audio_embedding(wave, 48000, model=fitted_audio.model_,
                                              hop_size=0.5, center=False)
     np.testing.assert_allclose(out[0], expected, rtol=1e-5, atol=1e-6)
@@ -130,6 +131,7 @@ def test_frames_equal_functional_api_at_window_centres(make_video, fitted_video,
     np.testing.assert_allclose(out[0], expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_frames_authors_policy_and_centre_past_the_end(make_video, fitted_video):
     path = make_video(n_frames=7, fps=5, size=(320, 240))  # 1.4 s
     # 1.4 s -> 1 + ceil((1.4 + 0.5 - 1) / 0.5) = 3 windows centred at 0, 0.5, 1.0 s
@@ -282,7 +284,7 @@ def test_bad_clip_keeps_the_clips_before_it_in_the_cache(media_dir, make_wav, tm
 # ------------------------------------------------------------------ bad input
 
 
-@pytest.mark.parametrize("n_jobs", [None, 2])
+@pytest.mark.parametrize("n_jobs", [None, pytest.param(2, marks=pytest.mark.slow)])
 def test_bad_files_raise_errors_naming_the_clip(media_dir, tmp_path, fitted_audio,
                                                 fitted_video, n_jobs):
     corrupt_wav = tmp_path / "corrupt.wav"
@@ -423,6 +425,29 @@ def test_n_jobs_processes_equal_sequential(make_wav, make_video, tmp_path):
     # workers run 1 torch thread each: float sums in another order than 2 threads here
     np.testing.assert_allclose(parallel.transform(paths), sequential, rtol=1e-4, atol=1e-4)
     assert len(list((tmp_path / "c" / "audio").glob("*.npz"))) == 4  # workers wrote them
+
+
+def test_worker_loads_model_once_and_limits_torch_threads(monkeypatch):
+    import torch
+
+    from sk_avsc.embedders import _engine
+
+    monkeypatch.setattr(_engine, "_MODELS", {})
+    monkeypatch.setattr(_engine, "_THREADS_SET", False)
+    threads = torch.get_num_threads()
+    job = audio_embedder()._job()
+    # as seen from a worker process: another pid than the parent's, 1 thread per worker
+    job = _engine.Job(**{**job.__dict__, "n_threads": 1, "parent_pid": -1})
+    try:
+        first = _engine.get_model(job)
+        assert torch.get_num_threads() == 1
+        assert _engine.get_model(job) is first  # loaded once per process
+    finally:
+        torch.set_num_threads(threads)
+    job = _engine.Job(**{**job.__dict__, "parent_pid": __import__("os").getpid()})
+    monkeypatch.setattr(_engine, "_THREADS_SET", False)
+    _engine.get_model(job)
+    assert torch.get_num_threads() == threads  # the parent process keeps its setting
 
 
 def test_dask_backend_equals_sequential(make_wav):
