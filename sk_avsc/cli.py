@@ -84,13 +84,12 @@ def _weights_arg(value):
 
 
 def _official_weights_available() -> bool:
-    from .openl3 import load_audio_model, load_image_model
+    """Whether both official weight files are on this machine (never downloads)."""
+    from .openl3._download import resolve_weights
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            load_audio_model(None, "mel256", "env", 512)
-            load_image_model(None, "mel256", "env", 512)
+        for modality in ("audio", "image"):
+            resolve_weights(modality, "mel256", "env", download=False)
     except WeightsError:
         return False
     return True
@@ -448,6 +447,12 @@ def reproduce(root, out, *, quick=False, weights=None, device="cpu", n_jobs=None
     return results
 
 
+#: The demo's dataset and training: 32 clips of 2 s, small batches and more epochs than the
+#: paper's so that the heads take enough optimisation steps on tiny data.
+_DEMO_DATA = dict(n_classes=4, n_cities=2, n_locations=2, clips_per_location=2, duration=2.0)
+_DEMO_TRAIN = dict(epochs=100, batch_size=16)
+
+
 def demo(*, out=None, device="cpu", random_state=0, verbose=1) -> dict:
     """``reproduce --quick`` on a freshly generated synthetic dataset."""
     from .datasets import make_av_scenes
@@ -462,17 +467,20 @@ def demo(*, out=None, device="cpu", random_state=0, verbose=1) -> dict:
               "fusion helps on synthetic scenes, not OpenL3's quality")
     with tempfile.TemporaryDirectory(prefix="sk-avsc-demo-") as tmp:
         work = Path(out) if out is not None else Path(tmp)
-        root = make_av_scenes(work / "data", n_classes=4, n_cities=2, n_locations=2,
-                              clips_per_location=2, duration=2.0, random_state=random_state,
+        root = make_av_scenes(work / "data", **_DEMO_DATA, random_state=random_state,
                               overwrite=True)
-        print(f"synthetic dataset: {root} (4 classes; audio tells some apart, video others)")
+        print(f"synthetic dataset: {root} ({_DEMO_DATA['n_classes']} classes; audio tells "
+              "some apart, video others)")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RandomWeightsWarning)
-            # tiny data: smaller batches and more epochs than the paper's, so the heads
-            # take enough optimisation steps
-            return reproduce(root, work / "run", quick=True, weights=weights, device=device,
-                             epochs=100, batch_size=16, random_state=random_state,
-                             verbose=verbose)
+            results = reproduce(root, work / "run", quick=True, weights=weights, device=device,
+                                random_state=random_state, verbose=verbose, **_DEMO_TRAIN)
+        if out is None:
+            print("(files deleted; 'sk-avsc demo --out DIR' keeps the data, models, "
+                  "results.md and fig2.png)")
+        else:
+            print(f"files: {work} (results in {work / 'run'}: results.md, fig2.png, models/)")
+    return results
 
 
 # --- argument parsing ------------------------------------------------------------------------
