@@ -221,8 +221,8 @@ def test_demo_runs_offline_and_prints_five_systems(monkeypatch, tmp_path, capsys
     from sk_avsc import cli
 
     # the demo's pipeline on a tinier dataset; the default sizes are timed by hand (README)
-    monkeypatch.setattr(cli, "_DEMO_DATA", dict(n_classes=2, n_cities=1, n_locations=3,
-                                               clips_per_location=1, duration=1.0))
+    tiny = dict(n_classes=2, n_cities=1, n_locations=3, clips_per_location=1, duration=1.0)
+    monkeypatch.setattr(cli, "_DEMO_DATA", tiny)
     monkeypatch.setattr(cli, "_DEMO_TRAIN", dict(epochs=2, batch_size=8))
     monkeypatch.setattr(cli, "_official_weights_available", lambda: False)
     assert main(["-q", "demo", "--out", str(tmp_path)]) == 0

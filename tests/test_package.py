@@ -41,3 +41,14 @@ def test_every_lazy_name_resolves():
         assert getattr(sk_avsc, name).__name__ == name
     for name in sk_avsc._SUBMODULES:
         assert getattr(sk_avsc, name).__name__ == f"sk_avsc.{name}"
+
+
+def test_api_reference_lists_every_public_name():
+    from pathlib import Path
+
+    api = (Path(__file__).resolve().parent.parent / "docs" / "api.rst").read_text()
+    listed = {line.strip() for line in api.splitlines() if line.startswith("   ")}
+    for module in ("sk_avsc", "sk_avsc.openl3", "sk_avsc.embedders", "sk_avsc.datasets",
+                   "sk_avsc.metrics", "sk_avsc.hear"):
+        names = set(importlib.import_module(module).__all__) - {"__version__"}
+        assert not names - listed, (module, sorted(names - listed))
