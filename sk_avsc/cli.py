@@ -352,8 +352,9 @@ def predict(model_path, inputs, out, *, subset="fold1_test", per="clip", device=
 
     Tab-separated, header ``filename scene_label airport ... tram`` (the ten TAU
     classes; classes the model does not know get probability 0). One row per clip
-    (``filename`` as in the dataset's lists, or the file's name), or with
-    ``per="segment"`` one row per 1-s segment named ``<clip>-<k>.wav``.
+    (``filename`` as in the dataset's lists, e.g. ``audio/<clip>.wav``, or the file's
+    name), or with ``per="segment"`` one row per 1-s segment named
+    ``audio/<clip>-<k>.wav`` (k from 0).
     """
     import pandas as pd
 
@@ -386,7 +387,8 @@ def predict(model_path, inputs, out, *, subset="fold1_test", per="clip", device=
     order = [classes.index(c) if c in classes else None for c in columns]
     if per == "segment":
         S = segment_proba(P, hop_size=feats["hop_size"])
-        rows = [(f"{Path(n).stem}-{k}{Path(n).suffix}", S[i, k])
+        # keep the clip's folder ("audio/"), as the per-clip rows do
+        rows = [(Path(n).with_name(f"{Path(n).stem}-{k}{Path(n).suffix}").as_posix(), S[i, k])
                 for i, n in enumerate(names) for k in range(S.shape[1])]
     elif per == "clip":
         C = P.sum(axis=1)
@@ -516,7 +518,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--subset", action="append", default=None,
                     help="subset to embed (repeatable; default fold1_train and fold1_evaluate)")
     sp.add_argument("--weights", default="auto",
-                    help="'auto' (official weights found locally), 'random', or a .h5 file")
+                    help="'auto' (the official weights: found locally, else downloaded once), "
+                         "'random' (for tests), or an official .h5 file")
     sp.add_argument("--hop-size", type=positive_float, default=0.1, help="seconds")
     sp.add_argument("--duration", type=positive_float, default=None,
                     help="crop/pad clips to this many seconds (TAU: 10)")
@@ -559,7 +562,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True)
     sp.add_argument("--quick", action="store_true",
                     help="hop 0.5 s and 30 epochs: minutes instead of hours")
-    sp.add_argument("--weights", default="auto")
+    sp.add_argument("--weights", default="auto", help="as for extract")
     sp.add_argument("--epochs", type=positive_int, default=None)
     sp.add_argument("--batch-size", type=positive_int, default=64)
     sp.add_argument("--hop-size", type=positive_float, default=None)

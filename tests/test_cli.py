@@ -112,6 +112,12 @@ def test_predict_writes_a_dcase_submission(models, data, tmp_path, per, rows):
     probs = sub[list(TAU_CLASSES)].to_numpy()
     assert np.allclose(probs.sum(axis=1), 1, atol=1e-5)
     assert (sub["scene_label"] == np.asarray(TAU_CLASSES)[probs.argmax(axis=1)]).all()
+    clips = pd.read_csv(Path(data) / "evaluation_setup" / "fold1_test.csv", sep="\t")
+    clip_names = clips.iloc[:, 0].tolist()
+    if per == "clip":
+        assert sub["filename"].tolist() == clip_names
+    else:  # 1-s clips: one segment each, named <clip>-0.wav in the clip's folder
+        assert sub["filename"].tolist() == [n[:-len(".wav")] + "-0.wav" for n in clip_names]
 
 
 @pytest.mark.slow
@@ -220,7 +226,7 @@ def test_reproduce_writes_table_and_fig2_and_resumes(data, tmp_path, capsys):
 def test_demo_runs_offline_and_prints_five_systems(monkeypatch, tmp_path, capsys):
     from sk_avsc import cli
 
-    # the demo's pipeline on a tinier dataset; the default sizes are timed by hand (README)
+    # the demo's pipeline on a tinier dataset (its default sizes are timed by hand)
     tiny = dict(n_classes=2, n_cities=1, n_locations=3, clips_per_location=1, duration=1.0)
     monkeypatch.setattr(cli, "_DEMO_DATA", tiny)
     monkeypatch.setattr(cli, "_DEMO_TRAIN", dict(epochs=2, batch_size=8))
