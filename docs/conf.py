@@ -22,3 +22,17 @@ intersphinx_mapping = {
 }
 html_theme = "pydata_sphinx_theme"
 exclude_patterns = ["_build"]
+
+# The example gallery (examples/*.py; the `docs` extra installs sphinx-gallery). Only
+# plot_*.py scripts are executed while building; the others are shown as code.
+try:
+    import sphinx_gallery  # noqa: F401
+except ImportError:  # the API reference still builds without it
+    pass
+else:
+    extensions.append("sphinx_gallery.gen_gallery")
+    sphinx_gallery_conf = {
+        "examples_dirs": "../examples",
+        "gallery_dirs": "auto_examples",
+        "filename_pattern": "/plot_",
+    }
