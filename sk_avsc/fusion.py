@@ -137,7 +137,7 @@ class StackedAVClassifier(_AVBase):
         Class labels.
     n_features_in_ : int
         Number of input columns (audio + video).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when fitted on a DataFrame with string column names.
 
     See Also
@@ -317,7 +317,7 @@ class LateFusionClassifier(_AVBase):
         Class labels.
     n_features_in_ : int
         Number of input columns.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when fitted on a DataFrame with string column names.
 
     See Also

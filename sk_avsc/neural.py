@@ -240,7 +240,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         Class labels, in sorted order (the column order of :meth:`predict_proba`).
     n_features_in_ : int
         Number of input features.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when fitted on a DataFrame with string column names.
     net_ : skorch.NeuralNet
         The fitted skorch net (``net_.history`` has the per-epoch losses).

@@ -48,7 +48,7 @@ class ZScore(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Number of rows (2-D) or windows (3-D) seen so far.
     n_features_in_ : int
         Number of features (last axis).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when fitted on a DataFrame with string column names.
 
     See Also
