@@ -222,7 +222,13 @@ def _build(system: str, audio_dim: int, *, epochs, batch_size, device, random_st
     elif system == "late":
         clf = LateFusionClassifier(audio=mlp(), video=mlp(), audio_features=audio_dim)
     elif system == "proposed":
-        clf = StackedAVClassifier(audio=mlp(), video=mlp(), audio_features=audio_dim)
+        # the authors' fusion head (StackedAVClassifier's default), with this run's epochs,
+        # batch size, device and seed
+        fusion = MLPClassifier(hidden_sizes=(128,), dropout=0.0, batch_norm=False,
+                               activation="identity", max_epochs=epochs, batch_size=batch_size,
+                               device=device, random_state=random_state)
+        clf = StackedAVClassifier(audio=mlp(), video=mlp(), fusion=fusion,
+                                  audio_features=audio_dim)
     else:
         raise ParameterError(f"system must be one of {SYSTEMS}, got {system!r}.")
     steps = []

@@ -273,3 +273,19 @@ def test_python_dash_m(tmp_path):
                          capture_output=True, text=True)
     assert run.returncode == 1
     assert len(run.stderr.strip().splitlines()) == 1 and "nope" in run.stderr
+
+
+@pytest.mark.slow
+def test_training_repeats_exactly(models, features, tmp_path):
+    # every head, the proposed system's fusion head included, takes --random-state
+    import joblib
+
+    path = tmp_path / "again.joblib"
+    assert main(["-q", "train", str(features), "--system", "proposed", "--out", str(path),
+                 "--epochs", "2", "--split", "none"]) == 0
+    with np.load(features / "fold1_evaluate.npz") as f:
+        X = f["X"]
+    first, again = (joblib.load(p)["pipeline"] for p in (models["proposed"], path))
+    assert np.array_equal(first.predict_proba(X), again.predict_proba(X))
+    fusion = again[-1].estimator_.fusion_
+    assert fusion.max_epochs == 2 and fusion.random_state == 0
