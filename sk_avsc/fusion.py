@@ -18,6 +18,7 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.model_selection import GroupKFold, check_cv
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -28,9 +29,23 @@ from .neural import MLPClassifier
 __all__ = ["StackedAVClassifier", "LateFusionClassifier"]
 
 
-def _default_fusion() -> MLPClassifier:
+def _default_fusion(random_state=None) -> MLPClassifier:
     # the authors' proposed_fusion_head.pt: Linear(256, 128) -> Linear(128, n_classes)
-    return MLPClassifier(hidden_sizes=(128,), dropout=0.0, batch_norm=False, activation="identity")
+    return MLPClassifier(
+        hidden_sizes=(128,),
+        dropout=0.0,
+        batch_norm=False,
+        activation="identity",
+        random_state=random_state,
+    )
+
+
+def _default_seeds(random_state, n: int) -> list:
+    """Seeds for the ``n`` default sub-classifiers (None stays unseeded)."""
+    if random_state is None:
+        return [None] * n
+    rng = check_random_state(random_state)
+    return [int(s) for s in rng.randint(np.iinfo(np.int32).max, size=n)]
 
 
 class _AVBase(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -75,9 +90,13 @@ class _AVBase(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return X[:, :n_a], X[:, n_a:]
 
     def _components(self):
-        audio = MLPClassifier() if self.audio is None else self.audio
-        video = MLPClassifier() if self.video is None else self.video
-        return audio, video
+        """(audio, video, fusion) classifiers; defaults for ``None``, seeded by random_state."""
+        seeds = _default_seeds(self.random_state, 3)
+        audio = MLPClassifier(random_state=seeds[0]) if self.audio is None else self.audio
+        video = MLPClassifier(random_state=seeds[1]) if self.video is None else self.video
+        fusion = getattr(self, "fusion", None)
+        fusion = _default_fusion(seeds[2]) if fusion is None else fusion
+        return audio, video, fusion
 
     def predict(self, X):
         """Most probable class of each sample.
@@ -124,6 +143,10 @@ class StackedAVClassifier(_AVBase):
         ``StackingClassifier``: an int gives ``GroupKFold(cv)`` when ``groups`` are
         passed to ``fit`` (folds by location), else ``StratifiedKFold(cv)``. See Notes:
         on synthetic data it did not help.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the classifiers built for ``audio``, ``video`` or ``fusion`` left at
+        ``None`` (each gets its own seed drawn from it), so that the default system
+        repeats exactly on CPU. Classifiers you pass keep their own ``random_state``.
 
     Attributes
     ----------
@@ -185,12 +208,15 @@ class StackedAVClassifier(_AVBase):
     (3, 16)
     """
 
-    def __init__(self, audio=None, video=None, fusion=None, audio_features=512, cv=None):
+    def __init__(
+        self, audio=None, video=None, fusion=None, audio_features=512, cv=None, random_state=None
+    ):
         self.audio = audio
         self.video = video
         self.fusion = fusion
         self.audio_features = audio_features
         self.cv = cv
+        self.random_state = random_state
 
     def fit(self, X, y, *, groups=None, validation_data=None):
         """Fit the audio and video classifiers, then the fusion classifier.
@@ -212,8 +238,7 @@ class StackedAVClassifier(_AVBase):
         self : StackedAVClassifier
         """
         X, y, n_a, val = self._validate_fit(X, y, validation_data)
-        audio, video = self._components()
-        fusion = _default_fusion() if self.fusion is None else self.fusion
+        audio, video, fusion = self._components()
         parts = {"audio": (audio, slice(None, n_a)), "video": (video, slice(n_a, None))}
         fitted = {}
         for key, (est, cols) in parts.items():
@@ -287,8 +312,7 @@ class StackedAVClassifier(_AVBase):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        audio, video = self._components()
-        fusion = _default_fusion() if self.fusion is None else self.fusion
+        audio, video, fusion = self._components()
         tags.non_deterministic = any_non_deterministic(audio, video, fusion)
         return tags
 
@@ -306,6 +330,9 @@ class LateFusionClassifier(_AVBase):
         Number of leading audio columns in ``X``.
     weights : tuple (w_audio, w_video) or None, default=None
         Non-negative weights; ``None`` means equal weights.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the classifiers built for ``audio`` or ``video`` left at ``None``;
+        classifiers you pass keep their own ``random_state``.
 
     Attributes
     ----------
@@ -346,11 +373,13 @@ class LateFusionClassifier(_AVBase):
     array([1., 1.])
     """
 
-    def __init__(self, audio=None, video=None, audio_features=512, weights=None):
+    def __init__(self, audio=None, video=None, audio_features=512, weights=None,
+                 random_state=None):
         self.audio = audio
         self.video = video
         self.audio_features = audio_features
         self.weights = weights
+        self.random_state = random_state
 
     def _weights(self):
         if self.weights is None:
@@ -386,7 +415,7 @@ class LateFusionClassifier(_AVBase):
         """
         self._weights()
         X, y, n_a, val = self._validate_fit(X, y, validation_data)
-        audio, video = self._components()
+        audio, video, _ = self._components()
         parts = (("audio", audio, slice(None, n_a)), ("video", video, slice(n_a, None)))
         for key, est, cols in parts:
             val_k = None if val is None else (val[0][:, cols], val[1])
@@ -417,5 +446,5 @@ class LateFusionClassifier(_AVBase):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.non_deterministic = any_non_deterministic(*self._components())
+        tags.non_deterministic = any_non_deterministic(*self._components()[:2])
         return tags

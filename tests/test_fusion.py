@@ -208,3 +208,27 @@ def test_groups_routed_to_stacked_classifier(rng, monkeypatch):
     assert len(seen) == 3
     for g in seen:
         np.testing.assert_array_equal(g, groups)
+
+
+@pytest.mark.parametrize("cls", [StackedAVClassifier, LateFusionClassifier])
+def test_random_state_seeds_default_classifiers(cls):
+    # The defaults (MLPClassifier() for None) must repeat exactly given random_state.
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 6)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int) + 2 * (X[:, 3] > 0)
+
+    def fitted(seed):
+        clf = cls(audio_features=3, random_state=seed)
+        clf.set_params(**{f"{k}": None for k in ("audio", "video")})
+        comps = clf._components()
+        for c in comps:
+            assert c.random_state is not None
+        # small, fast versions of the defaults, keeping the seeds they were given
+        small = dict(hidden_sizes=(8, 4), max_epochs=2, lr=1e-2)
+        clf.set_params(audio=comps[0].set_params(**small), video=comps[1].set_params(**small))
+        if cls is StackedAVClassifier:
+            clf.set_params(fusion=comps[2].set_params(max_epochs=2, hidden_sizes=(4,)))
+        return clf.fit(X, y).predict_proba(X)
+
+    np.testing.assert_array_equal(fitted(7), fitted(7))
+    assert not np.array_equal(fitted(7), fitted(8))
