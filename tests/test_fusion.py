@@ -160,7 +160,7 @@ def test_bad_audio_features(rng, cls, audio_features):
 def test_defaults_are_the_paper_networks():
     clf = StackedAVClassifier()
     assert clf.audio_features == 512 and clf.cv is None
-    audio, video = clf._components()
+    audio, video, _ = clf._components()
     assert audio.get_params() == MLPClassifier().get_params() == video.get_params()
 
 
