@@ -10,11 +10,11 @@ numbers them per session), so the layers are matched by their order and kind.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import logging
 import os
+import zlib
 from pathlib import Path
 
 import h5py
@@ -38,12 +38,16 @@ def _file_bytes(path: Path) -> bytes:
     except OSError as exc:
         raise WeightsError(f"cannot read weight file {str(path)!r}: {exc}") from exc
     if raw[:2] == b"\x1f\x8b":  # gzip magic, whatever the suffix
+        inflater = zlib.decompressobj(wbits=31)
         try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
+            raw = inflater.decompress(raw)
+            error = None if inflater.eof else "truncated"
+        except zlib.error as exc:
+            error = str(exc)
+        if error:
             raise WeightsError(
-                f"weight file {str(path)!r} is a damaged gzip file ({exc}); delete it and "
-                "download it again") from exc
+                f"weight file {str(path)!r} is a damaged gzip file ({error}); delete it and "
+                "download it again")
     return raw
 
 
