@@ -50,3 +50,15 @@ def tau2021_dir():
 def rng():
     """A seeded numpy Generator, fresh for each test."""
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One intra-op torch thread for a module: tiny networks only pay synchronisation for
+    more (about 10x slower on a busy 2-core CI machine)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -2,7 +2,6 @@ import joblib
 import numpy as np
 import pytest
 import sklearn
-import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, GroupKFold
@@ -11,12 +10,7 @@ from sklearn.pipeline import Pipeline
 from sk_avsc import ClipAggregator, MLPClassifier, ParameterError, ZScore
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def clips(rng, n=40, w=5, d=3, labels=("bus", "park")):

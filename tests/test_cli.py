@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from sk_avsc.cli import SYSTEMS, main
 from sk_avsc.datasets import TAU_CLASSES, make_av_scenes
@@ -15,12 +14,7 @@ from sk_avsc.datasets import TAU_CLASSES, make_av_scenes
 SUBMISSION_HEADER = ["filename", "scene_label", *TAU_CLASSES]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

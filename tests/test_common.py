@@ -1,7 +1,6 @@
 """scikit-learn's common estimator checks on the package's estimators (small settings)."""
 
 import pytest
-import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -21,13 +20,7 @@ def _head(**kwargs):
     return MLPClassifier(**params)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # tiny networks: intra-op threads only add synchronisation (10x slower on a busy CI box)
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 ESTIMATORS = [

@@ -14,13 +14,7 @@ from sk_avsc import MLPClassifier, ParameterError, ZScore
 from sk_avsc import neural
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # tiny networks: intra-op threads only add synchronisation
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def small(**kwargs):
