@@ -11,9 +11,78 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from ._meta import fit_accepts, fit_with, ndim
 from .exceptions import ParameterError
 
-__all__ = ["ClipAggregator"]
+__all__ = ["ClipAggregator", "aggregate_windows", "AGGREGATION_METHODS"]
 
-_METHODS = ("sum", "log", "vote")
+#: The clip rules :func:`aggregate_windows` (and :class:`ClipAggregator`) know.
+AGGREGATION_METHODS = ("sum", "log", "vote")
+
+
+def check_window_proba(proba, name: str = "window_proba", ndims=(3,)) -> np.ndarray:
+    """``proba`` as float64 after checking shape and values; raise ParameterError."""
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim not in ndims:
+        shapes = " or ".join(
+            {2: "(n_clips, n_classes)", 3: "(n_clips, n_windows, n_classes)"}[d] for d in ndims
+        )
+        raise ParameterError(f"{name} must have shape {shapes}, got shape {proba.shape}.")
+    if proba.size == 0 or proba.shape[-1] < 2:
+        raise ParameterError(f"{name} must hold at least one row and 2 classes, got {proba.shape}.")
+    if not np.isfinite(proba).all() or (proba < 0).any():
+        raise ParameterError(
+            f"{name} must hold finite, non-negative probabilities (predict_proba output, "
+            "not logits)."
+        )
+    return proba
+
+
+def normalise_rows(p: np.ndarray) -> np.ndarray:
+    """Divide each row (last axis) by its sum."""
+    total = p.sum(axis=-1, keepdims=True)
+    if (total <= 0).any():
+        raise ParameterError("a row of probabilities sums to 0; cannot normalise it.")
+    return p / total
+
+
+def aggregate_windows(window_proba, *, method: str = "sum") -> np.ndarray:
+    """Clip probabilities from window probabilities: the one home of the clip rule.
+
+    Parameters
+    ----------
+    window_proba : array-like of shape (n_clips, n_windows, n_classes)
+        Class probabilities of every window of every clip.
+    method : {"sum", "log", "vote"}, default="sum"
+        ``"sum"``: the paper's rule, the sum of the windows' probabilities (the same as
+        their mean). ``"log"``: the sum of the windows' log-probabilities (a product
+        rule). ``"vote"``: the fraction of windows whose argmax is each class.
+
+    Returns
+    -------
+    proba : ndarray of shape (n_clips, n_classes)
+        Normalised so that each row sums to 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_avsc.aggregation import aggregate_windows
+    >>> p = np.array([[[0.6, 0.4], [0.2, 0.8], [0.3, 0.7]]])
+    >>> aggregate_windows(p)
+    array([[0.3667, 0.6333]])
+    >>> aggregate_windows(p, method="vote")
+    array([[0.3333, 0.6667]])
+    """
+    if method not in AGGREGATION_METHODS:
+        raise ParameterError(f"method must be one of {AGGREGATION_METHODS}, got {method!r}.")
+    p = check_window_proba(window_proba)
+    if method == "sum":
+        scores = p.sum(axis=1)
+    elif method == "log":
+        logp = np.log(np.clip(p, np.finfo(p.dtype).tiny, None)).sum(axis=1)
+        scores = np.exp(logp - logp.max(axis=1, keepdims=True))
+    else:
+        votes = p.argmax(axis=2)
+        scores = np.stack([(votes == k).sum(axis=1) for k in range(p.shape[2])], axis=1)
+        scores = scores.astype(p.dtype)
+    return normalise_rows(scores)
 
 
 class ClipAggregator(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -31,9 +100,8 @@ class ClipAggregator(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Any scikit-learn classifier with ``predict_proba`` (cloned), e.g.
         :class:`MLPClassifier`, :class:`StackedAVClassifier` or ``LogisticRegression``.
     method : {"sum", "log", "vote"}, default="sum"
-        ``"sum"``: sum of the window probabilities, normalised to sum to 1 (the paper;
-        the same as their mean). ``"log"``: sum of window log-probabilities, normalised
-        (a product rule). ``"vote"``: fraction of windows whose argmax is each class.
+        The clip rule of :func:`aggregate_windows`: ``"sum"`` (the paper's) sums the
+        window probabilities, ``"log"`` their logarithms, ``"vote"`` counts argmaxes.
 
     Attributes
     ----------
@@ -113,9 +181,9 @@ class ClipAggregator(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self : ClipAggregator
         """
         name = type(self).__name__
-        if self.method not in _METHODS:
+        if self.method not in AGGREGATION_METHODS:
             raise ParameterError(
-                f"{name}: method must be one of {_METHODS}, got {self.method!r}."
+                f"{name}: method must be one of {AGGREGATION_METHODS}, got {self.method!r}."
             )
         if y is None:
             raise ParameterError(
@@ -173,17 +241,7 @@ class ClipAggregator(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_clips, n_classes)
             Rows sum to 1.
         """
-        P = self.predict_window_proba(X)
-        if self.method == "sum":
-            scores = P.sum(axis=1)
-        elif self.method == "log":
-            logp = np.log(np.clip(P, np.finfo(P.dtype).tiny, None)).sum(axis=1)
-            scores = np.exp(logp - logp.max(axis=1, keepdims=True))
-        else:
-            votes = P.argmax(axis=2)
-            scores = np.stack([(votes == k).sum(axis=1) for k in range(P.shape[2])], axis=1)
-            scores = scores.astype(P.dtype)
-        return scores / scores.sum(axis=1, keepdims=True)
+        return aggregate_windows(self.predict_window_proba(X), method=self.method)
 
     def predict(self, X):
         """Clip labels: argmax of :meth:`predict_proba`.

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._io import atomic_write, write_text
 from ._version import __version__
 from .exceptions import (
     ParameterError,
@@ -52,27 +52,6 @@ class _Fail(SkAvscError):
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _write_text(path: Path, text: str) -> None:
-    def write(tmp):
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-
-    _atomic_write(path, write)
-
 
 def _take_columns(X, start: int, stop: int | None):
     """Columns ``start:stop`` of the last axis (module level so that models pickle)."""
@@ -162,17 +141,13 @@ def extract(root, out, *, subsets=("fold1_train", "fold1_evaluate"), weights=Non
             X = embedder.fit_transform(ds.data)
         index = ds.frame[["filename", "filename_audio", "filename_video", "scene_label",
                           "location", "target"]]
-
-        def write_npz(tmp, X=X):
-            with open(tmp, "wb") as f:  # a file object: np.savez would append .npz to a name
-                np.savez(f, X=X.astype(np.float32))
-
-        _atomic_write(out / f"{subset}.npz", write_npz)
-        _atomic_write(out / f"{subset}.tsv",
-                      lambda tmp: index.to_csv(tmp, sep="\t", index=False))
+        with atomic_write(out / f"{subset}.npz") as f:
+            np.savez(f, X=X.astype(np.float32))
+        with atomic_write(out / f"{subset}.tsv", "w", newline="") as f:
+            index.to_csv(f, sep="\t", index=False)
         settings["target_names"] = ds.target_names
         settings["subsets"][subset] = {"n_clips": int(X.shape[0]), "n_windows": int(X.shape[1])}
-        _write_text(store_path, json.dumps(settings, indent=2))
+        write_text(store_path, json.dumps(settings, indent=2))
     return settings
 
 
@@ -292,7 +267,8 @@ def train(features, system, out, *, subset="fold1_train", split="auto", epochs=2
         "split": how,
         "fit_seconds": seconds,
     }
-    _atomic_write(Path(out), lambda tmp: joblib.dump(model, tmp))
+    with atomic_write(Path(out)) as f:
+        joblib.dump(model, f)
     if verbose:
         print(f"trained {system} on {subset} ({how} validation split) in {seconds:.1f} s "
               f"-> {out}", file=sys.stderr)
@@ -333,13 +309,13 @@ def evaluate(model_path, features, out, *, subset="fold1_evaluate", verbose=1) -
                           labels=np.asarray(model["classes"]), hop_size=settings["hop_size"])
     scores["system"] = model["system"]
     out = Path(out)
-    _write_text(out / "scores.json", json.dumps(scores, indent=2))
+    write_text(out / "scores.json", json.dumps(scores, indent=2))
     name = model["system"]
-    _write_text(out / "scores.md", scores_to_markdown({name: scores}, reference=PAPER_ACCURACY))
+    write_text(out / "scores.md", scores_to_markdown({name: scores}, reference=PAPER_ACCURACY))
     cm = np.asarray(scores["confusion_matrix"])
     header = "true\\predicted\t" + "\t".join(scores["labels"])
     rows = [f"{lab}\t" + "\t".join(map(str, r)) for lab, r in zip(scores["labels"], cm)]
-    _write_text(out / "confusion_matrix.tsv", "\n".join([header] + rows) + "\n")
+    write_text(out / "confusion_matrix.tsv", "\n".join([header] + rows) + "\n")
     acc = [scores["class_wise"][c]["accuracy"] for c in scores["labels"]]
     plot_class_wise_accuracy({name: np.array(acc, dtype=float)}, scores["labels"],
                              path=out / "class_wise_accuracy.png",
@@ -406,7 +382,7 @@ def predict(model_path, inputs, out, *, subset="fold1_test", per="clip", device=
     for name, p in rows:
         probs = [0.0 if j is None else float(p[j]) for j in order]
         lines.append("\t".join([name, classes[int(np.argmax(p))]] + [f"{v:.6f}" for v in probs]))
-    _write_text(Path(out), "\n".join(lines) + "\n")
+    write_text(Path(out), "\n".join(lines) + "\n")
     if verbose:
         print(f"wrote {len(rows)} rows to {out}", file=sys.stderr)
     return len(rows)
@@ -444,8 +420,8 @@ def reproduce(root, out, *, quick=False, weights=None, device="cpu", n_jobs=None
     finally:
         torch.set_num_threads(threads)
     md = scores_to_markdown(results, reference=PAPER_ACCURACY)
-    _write_text(out / "results.md", md)
-    _write_text(out / "results.json", json.dumps(results, indent=2))
+    write_text(out / "results.md", md)
+    write_text(out / "results.json", json.dumps(results, indent=2))
     labels = results["audio"]["labels"]
     plot_class_wise_accuracy(
         {s: np.array([results[s]["class_wise"][c]["accuracy"] for c in labels], dtype=float)

@@ -193,7 +193,7 @@ def get_timestamp_embeddings(
         ``hop_size``.
     """
     from . import openl3
-    from .embedders import window_centres
+    from .openl3.framing import window_centres
 
     audio = _check_audio(audio)
     samples = audio.detach().to("cpu", torch.float32).numpy()

@@ -18,10 +18,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from sklearn import metrics as _skm
 
+from .aggregation import aggregate_windows
+from .aggregation import check_window_proba as _check_proba
+from .aggregation import normalise_rows as _normalise
 from .exceptions import ParameterError
 
 __all__ = [
-    "aggregate_windows",
     "segment_proba",
     "clip_accuracy",
     "segment_accuracy",
@@ -34,69 +36,9 @@ __all__ = [
     "plot_class_wise_accuracy",
 ]
 
-_AGGREGATIONS = ("sum", "geometric")
-
-
-def _check_proba(proba, name="proba", ndims=(2, 3)) -> np.ndarray:
-    proba = np.asarray(proba, dtype=np.float64)
-    if proba.ndim not in ndims:
-        shapes = " or ".join(
-            {2: "(n_clips, n_classes)", 3: "(n_clips, n_windows, n_classes)"}[d] for d in ndims
-        )
-        raise ParameterError(f"{name} must have shape {shapes}, got shape {proba.shape}.")
-    if proba.size == 0 or proba.shape[-1] < 2:
-        raise ParameterError(f"{name} must hold at least one row and 2 classes, got {proba.shape}.")
-    if not np.isfinite(proba).all() or (proba < 0).any():
-        raise ParameterError(
-            f"{name} must hold finite, non-negative probabilities (predict_proba output, "
-            "not logits)."
-        )
-    return proba
-
-
-def _normalise(p: np.ndarray) -> np.ndarray:
-    total = p.sum(axis=-1, keepdims=True)
-    if (total <= 0).any():
-        raise ParameterError("a row of probabilities sums to 0; cannot normalise it.")
-    return p / total
-
-
-def aggregate_windows(window_proba, *, method: str = "sum") -> np.ndarray:
-    """Clip probabilities from window probabilities.
-
-    Parameters
-    ----------
-    window_proba : array-like of shape (n_clips, n_windows, n_classes)
-        Class probabilities of every window of every clip.
-    method : {"sum", "geometric"}, default="sum"
-        ``"sum"``: the paper's rule, the sum of the windows' probabilities;
-        ``"geometric"``: their geometric mean (the mean of their logarithms).
-
-    Returns
-    -------
-    proba : ndarray of shape (n_clips, n_classes)
-        Normalised so that each row sums to 1.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sk_avsc.metrics import aggregate_windows
-    >>> p = np.array([[[0.6, 0.4], [0.2, 0.8], [0.3, 0.7]]])
-    >>> aggregate_windows(p)
-    array([[0.3667, 0.6333]])
-    """
-    if method not in _AGGREGATIONS:
-        raise ParameterError(f"method must be one of {_AGGREGATIONS}, got {method!r}.")
-    p = _check_proba(window_proba, "window_proba", ndims=(3,))
-    if method == "sum":
-        return _normalise(p.sum(axis=1))
-    logp = np.log(np.clip(p, np.finfo(np.float64).tiny, None)).mean(axis=1)
-    logp -= logp.max(axis=1, keepdims=True)
-    return _normalise(np.exp(logp))
-
 
 def _clip_proba(proba, name="proba") -> np.ndarray:
-    p = _check_proba(proba, name)
+    p = _check_proba(proba, name, ndims=(2, 3))
     return aggregate_windows(p) if p.ndim == 3 else _normalise(p)
 
 
@@ -471,7 +413,7 @@ def scene_scores(
     >>> s["accuracy"], s["class_wise"]["park"]["accuracy"]
     (1.0, 1.0)
     """
-    p = _check_proba(proba)
+    p = _check_proba(proba, ndims=(2, 3))
     clip = _clip_proba(p)
     codes, labels = _encode(y_true, labels, p.shape[-1])
     _check_length(codes, p)

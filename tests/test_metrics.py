@@ -7,9 +7,9 @@ import pytest
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 from sklearn.metrics import log_loss as sk_log_loss
 
+from sk_avsc.aggregation import aggregate_windows
 from sk_avsc.exceptions import ParameterError
 from sk_avsc.metrics import (
-    aggregate_windows,
     class_wise_accuracy,
     class_wise_log_loss,
     clip_accuracy,
@@ -39,10 +39,24 @@ def test_sum_rule_can_disagree_with_majority_vote():
     assert clip_accuracy(["bus"], w, labels=LABELS) == 0.0
 
 
-def test_geometric_rule():
+def test_log_rule_is_the_normalised_product():
     w = np.array([[[0.5, 0.5], [0.9, 0.1]]])
-    g = np.sqrt([0.45, 0.05])
-    assert np.allclose(aggregate_windows(w, method="geometric"), [g / g.sum()])
+    g = np.array([0.45, 0.05])
+    assert np.allclose(aggregate_windows(w, method="log"), [g / g.sum()])
+
+
+def test_metrics_and_clip_aggregator_share_one_rule(rng):
+    # the clip rule exists once: ClipAggregator's probabilities are aggregate_windows' own
+    from sklearn.linear_model import LogisticRegression
+
+    from sk_avsc import ClipAggregator
+
+    y = np.array(["bus", "park", "tram"] * 4)
+    X = rng.normal(size=(12, 5, 3)) + (y == "park")[:, None, None]
+    for method in ("sum", "log", "vote"):
+        clf = ClipAggregator(LogisticRegression(), method=method).fit(X, y)
+        assert np.allclose(clf.predict_proba(X),
+                           aggregate_windows(clf.predict_window_proba(X), method=method))
 
 
 def test_clip_accuracy_by_hand(window_proba):

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._io import atomic_write
 from ..exceptions import MediaError, ParameterError
 from ._splits import location_split
 from ._tau import TAU_CITIES, TAU_CLASSES
@@ -168,12 +169,10 @@ def _write_video(path: Path, frames, fps: int, frame_size: tuple[int, int]) -> N
 
 
 def _write_tsv(path: Path, header: list[str], rows: list[list[str]]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    with atomic_write(path, "w", newline="") as f:
         writer = csv.writer(f, delimiter="\t", lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def make_av_scenes(

@@ -18,8 +18,6 @@ from ._media import (
     frame_indices,
     read_audio,
     read_video_frames,
-    window_centres,
-    window_count,
 )
 
 __all__ = [
@@ -29,7 +27,5 @@ __all__ = [
     "read_audio",
     "read_video_frames",
     "fix_duration",
-    "window_count",
-    "window_centres",
     "frame_indices",
 ]

@@ -13,13 +13,13 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from .._io import atomic_write
 from .._version import __version__
 from ..exceptions import SkAvscWarning
 
@@ -118,23 +118,11 @@ def _corrupt(path: Path, why: str) -> None:
 
 
 def save_cached(path: Path, key: str, embedding: np.ndarray, description: str = "") -> None:
-    """Write atomically: a temporary file in the same folder, then ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(
-                fh,
-                embedding=np.asarray(embedding, dtype=np.float32),
-                key=np.asarray(key),
-                clip=np.asarray(description),
-            )
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write one clip's embedding atomically (see :func:`sk_avsc._io.atomic_write`)."""
+    with atomic_write(path) as fh:
+        np.savez(
+            fh,
+            embedding=np.asarray(embedding, dtype=np.float32),
+            key=np.asarray(key),
+            clip=np.asarray(description),
+        )

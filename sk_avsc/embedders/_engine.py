@@ -35,6 +35,7 @@ from ..exceptions import (
     RandomWeightsWarning,
     SkAvscError,
 )
+from ..openl3.framing import SAMPLE_RATE, window_count
 from . import _cache, _media
 
 __all__ = ["Clip", "Job", "Failure", "as_clips", "iter_embeddings"]
@@ -275,7 +276,7 @@ def video_window_count(job: Job, meta: dict) -> int:
         raise MediaError(
             f"the video's duration is unknown ({seconds!r}); pass duration= (seconds)."
         )
-    return _media.window_count(round(seconds * _media.OPENL3_SR), job.hop_size, job.center)
+    return window_count(round(seconds * SAMPLE_RATE), job.hop_size, job.center)
 
 
 def _load_video(job: Job, clip: Clip) -> _Loaded:

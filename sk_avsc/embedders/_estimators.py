@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import MediaError, ParameterError
+from ..openl3.framing import hop_length
 from . import _engine, _media
 
 __all__ = ["OpenL3AudioEmbedder", "OpenL3FrameEmbedder", "AudioVisualEmbedder"]
@@ -30,7 +31,7 @@ class _OpenL3Embedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
             isinstance(self.hop_size, numbers.Real)
             and not isinstance(self.hop_size, bool)
             and np.isfinite(self.hop_size)
-            and int(self.hop_size * _media.OPENL3_SR) >= 1
+            and hop_length(self.hop_size) >= 1
         ):
             raise ParameterError(
                 f"{name}: hop_size must be a positive number of seconds (>= 1/48000), got "

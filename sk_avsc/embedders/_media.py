@@ -7,7 +7,6 @@ which audio window.
 
 from __future__ import annotations
 
-import math
 import os
 import stat
 from collections.abc import Callable
@@ -16,21 +15,16 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import AudioError, MediaError, ParameterError
+from ..openl3.framing import window_centres
 
 __all__ = [
-    "OPENL3_SR",
     "check_media_file",
     "read_audio",
     "fix_duration",
-    "window_count",
-    "window_centres",
     "frame_indices",
     "read_video_frames",
 ]
 
-#: Sample rate of the OpenL3 audio network; window counts are defined at this rate.
-OPENL3_SR = 48000
-_FRAME_LEN = OPENL3_SR  # one-second windows
 FRAME_POLICIES = ("center", "authors")
 
 
@@ -131,43 +125,6 @@ def fix_duration(audio: np.ndarray, sr: int, duration: float | None) -> np.ndarr
         return audio[:n]
     pad = [(0, n - audio.shape[0])] + [(0, 0)] * (audio.ndim - 1)
     return np.pad(audio, pad)
-
-
-def window_count(n_samples: int, hop_size: float, center: bool = True) -> int:
-    """Number of OpenL3 windows for a signal of ``n_samples`` samples at 48 kHz.
-
-    The rule of openl3 0.4.2 (and :func:`sk_avsc.openl3.preprocess_audio`):
-    with ``center`` the signal gets half a window of zeros in front; it is then
-    zero-padded at the end so that every sample falls into a window.
-
-    Examples
-    --------
-    >>> window_count(480000, 0.1)   # a 10-s TAU clip
-    96
-    >>> window_count(144000, 0.5, center=False)
-    5
-    >>> window_count(100, 0.1)
-    1
-    """
-    hop_len = int(hop_size * OPENL3_SR)  # openl3 truncates, e.g. 0.3 s -> 14399
-    length = int(n_samples) + (_FRAME_LEN // 2 if center else 0)
-    if length <= _FRAME_LEN:
-        return 1
-    return 1 + math.ceil((length - _FRAME_LEN) / hop_len)
-
-
-def window_centres(n_windows: int, hop_size: float, center: bool = True) -> np.ndarray:
-    """Centre time (s) of each window: ``k * hop_size``, plus 0.5 s without ``center``.
-
-    Examples
-    --------
-    >>> window_centres(3, 0.1).round(6).tolist()
-    [0.0, 0.1, 0.2]
-    >>> window_centres(2, 0.5, center=False).tolist()
-    [0.5, 1.0]
-    """
-    times = np.arange(n_windows) * float(hop_size)
-    return times if center else times + 0.5
 
 
 def frame_indices(

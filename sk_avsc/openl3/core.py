@@ -53,7 +53,8 @@ from ..exceptions import (
     SkAvscWarning,
     WeightsError,
 )
-from .frontend import INPUT_REPRS, TARGET_SR, WINDOW_SAMPLES
+from .framing import WINDOW_SAMPLES, hop_length, window_centres, window_count
+from .frontend import INPUT_REPRS, TARGET_SR
 from .models import (
     AUDIO_EMBEDDING_SIZES,
     CONTENT_TYPES,
@@ -428,23 +429,20 @@ def preprocess_audio(
         except ValueError as exc:
             raise AudioError(f"cannot resample audio from {sr} Hz to {TARGET_SR} Hz: {exc}") \
                 from exc
-    hop_len = int(hop_size * TARGET_SR)
+    hop_len = hop_length(hop_size)
     if audio.size < WINDOW_SAMPLES:
         warnings.warn(
             f"audio lasts {audio.size / TARGET_SR:.3f} s, shorter than one window (1 s): it "
             "is zero-padded to one window.", SkAvscWarning, stacklevel=2)
     front = WINDOW_SAMPLES // 2 if center else 0
     length = audio.size + front
-    if length <= WINDOW_SAMPLES:
-        n_windows = 1
-    else:
-        n_windows = 1 + int(np.ceil((length - WINDOW_SAMPLES) / float(hop_len)))
+    n_windows = window_count(audio.size, hop_size, center)
     total = (n_windows - 1) * hop_len + WINDOW_SAMPLES
     padded = np.zeros(max(total, length), dtype=np.float32)
     padded[front:front + audio.size] = audio
     view = np.lib.stride_tricks.sliding_window_view(padded, WINDOW_SAMPLES)
     windows = view[::hop_len][:n_windows, np.newaxis, :]
-    timestamps = np.arange(n_windows) * hop_size
+    timestamps = window_centres(n_windows, hop_size)
     return windows, timestamps
 
 

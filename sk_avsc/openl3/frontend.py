@@ -45,6 +45,7 @@ import torch
 from torch import nn
 
 from ..exceptions import ParameterError
+from .framing import SAMPLE_RATE, WINDOW_SAMPLES
 
 __all__ = [
     "TARGET_SR",
@@ -60,9 +61,7 @@ __all__ = [
 ]
 
 #: Sample rate of the audio networks' input (Hz).
-TARGET_SR = 48000
-#: Samples in one analysis window (1 s at 48 kHz).
-WINDOW_SAMPLES = 48000
+TARGET_SR = SAMPLE_RATE
 #: STFT hop in samples (kapre's ``hop_length``), for every input representation.
 HOP_LENGTH = 242
 _AMIN = 1e-10

@@ -11,10 +11,9 @@ from sk_avsc.embedders import (
     frame_indices,
     read_audio,
     read_video_frames,
-    window_centres,
-    window_count,
 )
 from sk_avsc.exceptions import AudioError, MediaError, ParameterError
+from sk_avsc.openl3.framing import window_centres, window_count
 
 
 def _grey_index(frame, step=8):
