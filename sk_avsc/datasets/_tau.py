@@ -63,7 +63,8 @@ def _read_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
             "audio/, video/ and evaluation_setup/."
         )
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        # utf-8-sig: a byte-order mark (spreadsheet exports) is not part of the first column
+        with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DatasetError(f"{path}: cannot be read as a tab-separated text file ({exc}).") from exc

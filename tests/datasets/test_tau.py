@@ -204,6 +204,16 @@ def test_no_meta_csv(small_root):
         load_tau2021(small_root)
 
 
+def test_metadata_saved_with_a_byte_order_mark_is_read(small_root):
+    # spreadsheet programs save "UTF-8 with BOM"; the first column must still be found
+    expected = load_tau2021(small_root).frame
+    for path in [small_root / "meta.csv", *(small_root / "evaluation_setup").glob("*.csv")]:
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    frame = load_tau2021(small_root).frame
+    assert list(frame.columns) == list(expected.columns)
+    assert frame["filename_audio"].tolist() == expected["filename_audio"].tolist()
+
+
 def test_malformed_row_names_file_and_line(small_root):
     path = small_root / "evaluation_setup" / "fold1_train.csv"
     lines = path.read_text().splitlines()
