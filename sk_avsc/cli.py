@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_write, write_text
-from ._validation import check_int, check_real
+from ._validation import check_choice, check_hop_size, check_int, check_real
 from ._version import __version__
 from .exceptions import (
     ParameterError,
@@ -235,6 +235,7 @@ def predict(model_path, inputs, out, *, subset="fold1_test", per="clip", device=
     from .datasets import TAU_CLASSES, load_tau2021
     from .metrics import segment_proba
 
+    check_choice("per", per, ("clip", "segment"), owner="predict")
     model = _load_model(model_path)
     inputs = [Path(p) for p in inputs]
     if len(inputs) == 1 and inputs[0].is_dir():
@@ -263,10 +264,8 @@ def predict(model_path, inputs, out, *, subset="fold1_test", per="clip", device=
         # keep the clip's folder ("audio/"), as the per-clip rows do
         rows = [(Path(n).with_name(f"{Path(n).stem}-{k}{Path(n).suffix}").as_posix(), S[i, k])
                 for i, n in enumerate(names) for k in range(S.shape[1])]
-    elif per == "clip":
-        rows = list(zip(names, pipe.predict_proba(X)))
     else:
-        raise ParameterError(f"per must be 'clip' or 'segment', got {per!r}.")
+        rows = list(zip(names, pipe.predict_proba(X)))
     lines = ["\t".join(["filename", "scene_label", *columns])]
     for name, p in rows:
         probs = [0.0 if j is None else float(p[j]) for j in order]
@@ -352,20 +351,25 @@ def demo(*, out=None, device="cpu", random_state=0, verbose=1) -> dict:
 
 # --- argument parsing ------------------------------------------------------------------------
 
-def _argument_type(check, convert, **bounds):
+def _argument_type(convert, check):
     """An argparse type: ``convert`` the text, then ``check`` it (a _validation function)."""
     def parse(text):
         try:
-            return check("the value", convert(text), **bounds)
-        except ValueError as exc:  # int('x'), float('x') or the check's ParameterError
+            value = convert(text)
+        except ValueError:
+            value = text  # the check words the refusal: "must be an int ..., got 'x'"
+        try:
+            return check(value)
+        except ValueError as exc:  # the check's ParameterError
             raise argparse.ArgumentTypeError(str(exc).rstrip(".")) from None
 
-    parse.__name__ = convert.__name__
     return parse
 
 
-positive_int = _argument_type(check_int, int, low=1)
-positive_float = _argument_type(check_real, float, low=0, low_open=True)
+_positive_int = _argument_type(int, lambda v: check_int("the value", v, low=1))
+_positive_float = _argument_type(
+    float, lambda v: check_real("the value", v, low=0, low_open=True))
+_hop_seconds = _argument_type(float, lambda v: check_hop_size(v, name="the hop size"))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -389,8 +393,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--weights", default="auto",
                     help="'auto' (the official weights: found locally, else downloaded once), "
                          "'random' (for tests), or an official .h5 file")
-    sp.add_argument("--hop-size", type=positive_float, default=0.1, help="seconds")
-    sp.add_argument("--duration", type=positive_float, default=None,
+    sp.add_argument("--hop-size", type=_hop_seconds, default=0.1, help="seconds")
+    sp.add_argument("--duration", type=_positive_float, default=None,
                     help="crop/pad clips to this many seconds (TAU: 10)")
     sp.add_argument("--n-jobs", type=int, default=None)
     sp.add_argument("--on-missing", choices=("drop", "raise"), default="drop",
@@ -404,8 +408,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--subset", default="fold1_train")
     sp.add_argument("--split", default="auto", choices=("auto", "authors", "location", "none"),
                     help="validation split by location (auto: the authors' when it applies)")
-    sp.add_argument("--epochs", type=positive_int, default=200)
-    sp.add_argument("--batch-size", type=positive_int, default=64)
+    sp.add_argument("--epochs", type=_positive_int, default=200)
+    sp.add_argument("--batch-size", type=_positive_int, default=64)
     sp.add_argument("--random-state", type=int, default=0)
     device_opts(sp)
 
@@ -432,10 +436,10 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--quick", action="store_true",
                     help="hop 0.5 s and 30 epochs: minutes instead of hours")
     sp.add_argument("--weights", default="auto", help="as for extract")
-    sp.add_argument("--epochs", type=positive_int, default=None)
-    sp.add_argument("--batch-size", type=positive_int, default=64)
-    sp.add_argument("--hop-size", type=positive_float, default=None)
-    sp.add_argument("--duration", type=positive_float, default=None)
+    sp.add_argument("--epochs", type=_positive_int, default=None)
+    sp.add_argument("--batch-size", type=_positive_int, default=64)
+    sp.add_argument("--hop-size", type=_hop_seconds, default=None)
+    sp.add_argument("--duration", type=_positive_float, default=None)
     sp.add_argument("--n-jobs", type=int, default=None)
     sp.add_argument("--random-state", type=int, default=0)
     device_opts(sp)

@@ -19,7 +19,7 @@ import math
 import numpy as np
 from sklearn import metrics as _skm
 
-from ._validation import check_hop_size, check_real
+from ._validation import check_choice, check_hop_size, check_real
 from .aggregation import aggregate_windows
 from .aggregation import check_window_proba as _check_proba
 from .aggregation import normalise_rows as _normalise
@@ -289,8 +289,7 @@ def multiclass_log_loss(y_true, proba, *, labels=None, average: str = "macro") -
     >>> multiclass_log_loss(y, p), multiclass_log_loss(y, p, average="micro")
     (0.5199, 0.4621)
     """
-    if average not in ("macro", "micro"):
-        raise ParameterError(f"average must be 'macro' or 'micro', got {average!r}.")
+    check_choice("average", average, ("macro", "micro"), owner="multiclass_log_loss")
     p = _clip_proba(proba)
     if average == "micro":
         codes, _ = _encode(y_true, labels, p.shape[-1])
