@@ -1,7 +1,7 @@
 """Does StackedAVClassifier's out-of-fold option (``cv=``) help? Measured on synthetic data.
 
-The task (tests/synthetic_av.py): audio separates some class pairs, video others, every
-location adds an offset; clip accuracy under GroupKFold(4) over locations, pipelines
+The task (sk_avsc.datasets.make_av_embeddings): audio separates some class pairs, video
+others, every location adds an offset; clip accuracy under GroupKFold(4) over locations, pipelines
 ``ZScore -> ClipAggregator(classifier)``. Prints the mean (and per-seed) accuracy of
 audio-only, video-only, early, late and proposed fusion with cv=None (the paper) and
 cv=3 (out-of-fold stage-1 features, folds by location).
@@ -10,25 +10,21 @@ cv=3 (out-of-fold stage-1 features, folds by location).
 """
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.model_selection import GroupKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from synthetic_av import make_av_scenes  # noqa: E402
-
-from sk_avsc import (  # noqa: E402
+from sk_avsc import (
     ClipAggregator,
     LateFusionClassifier,
     MLPClassifier,
     StackedAVClassifier,
     ZScore,
 )
+from sk_avsc.datasets import make_av_embeddings as make_av_scenes
 
 
 def head(seed):

@@ -35,6 +35,8 @@ _LAZY = {
     "StackedAVClassifier": "fusion",
     "LateFusionClassifier": "fusion",
     "ClipAggregator": "aggregation",
+    "make_system": "systems",
+    "FeatureStore": "store",
 }
 _SUBMODULES = {
     "openl3",
@@ -45,6 +47,9 @@ _SUBMODULES = {
     "aggregation",
     "datasets",
     "metrics",
+    "report",
+    "systems",
+    "store",
     "hear",
     "cli",
     "exceptions",

@@ -1,21 +1,16 @@
 """The ``sk-avsc`` command line: extract, train, evaluate, predict, reproduce, demo.
 
-Library code raises :class:`~sk_avsc.exceptions.SkAvscError`; :func:`main`
-turns expected errors into one line on stderr and exit status 1 (usage errors:
-2), with the traceback only under ``--debug``.
-
-Feature store (``extract --out FEATURES``)::
-
-    FEATURES/store.json        embedding settings, dataset root, class names
-    FEATURES/cache/            the embedders' per-clip cache (what makes reruns resume)
-    FEATURES/<subset>.npz      X: float32 (n_clips, n_windows, audio_dim + video_dim)
-    FEATURES/<subset>.tsv      one row per clip: filename, scene_label, location, target
+Each command is a function here that strings library calls together: the systems
+(:mod:`sk_avsc.systems`), the feature store that ``extract`` writes
+(:mod:`sk_avsc.store`), the scores (:mod:`sk_avsc.metrics`) and their reports
+(:mod:`sk_avsc.report`). Library code raises :class:`~sk_avsc.exceptions.SkAvscError`;
+:func:`main` turns expected errors into one line on stderr and exit status 1 (usage
+errors: 2), with the traceback only under ``--debug``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import tempfile
@@ -27,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_write, write_text
+from ._validation import check_choice, check_hop_size, check_int, check_real
 from ._version import __version__
 from .exceptions import (
     ParameterError,
@@ -35,13 +31,11 @@ from .exceptions import (
     SkAvscWarning,
     WeightsError,
 )
+from .store import FeatureStore
+from .systems import PAPER_ACCURACY, SYSTEMS, available_systems, make_embedder, make_system
 
-__all__ = ["main", "SYSTEMS", "PAPER_ACCURACY"]
+__all__ = ["main"]
 
-SYSTEMS = ("audio", "video", "early", "late", "proposed")
-#: Table 2 of the paper: clip accuracy (%) on fold1_evaluate.
-PAPER_ACCURACY = {"audio": 75.8, "video": 68.4, "early": 82.2, "late": 80.8, "proposed": 84.8}
-_STORE_FILE = "store.json"
 _MODEL_FORMAT = 1
 
 log = logging.getLogger(__name__)
@@ -52,11 +46,6 @@ class _Fail(SkAvscError):
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-def _take_columns(X, start: int, stop: int | None):
-    """Columns ``start:stop`` of the last axis (module level so that models pickle)."""
-    return np.asarray(X)[..., start:stop]
-
 
 def _weights_arg(value):
     return None if value in (None, "auto") else value
@@ -76,27 +65,11 @@ def _official_weights_available() -> bool:
 
 # --- extract ---------------------------------------------------------------------------------
 
-def _make_embedder(settings: dict, *, cache_dir, n_jobs, device, verbose):
-    from .embedders import AudioVisualEmbedder, OpenL3AudioEmbedder, OpenL3FrameEmbedder
-
-    common = dict(
-        weights=settings["weights"],
-        input_repr="mel256",
-        content_type="env",
-        embedding_size=512,
-        hop_size=settings["hop_size"],
-        center=True,
-        duration=settings["duration"],
-        batch_size=settings["batch_size"],
-    )
-    return AudioVisualEmbedder(
-        OpenL3AudioEmbedder(**common),
-        OpenL3FrameEmbedder(**common),
-        cache_dir=cache_dir,
-        n_jobs=n_jobs,
-        device=device,
-        verbose=verbose,
-    )
+def _embedder(settings: dict, *, cache_dir, n_jobs, device, verbose):
+    """The front end that makes (or made) features of these store settings."""
+    return make_embedder(weights=settings["weights"], hop_size=settings["hop_size"],
+                         duration=settings["duration"], batch_size=settings["batch_size"],
+                         cache_dir=cache_dir, n_jobs=n_jobs, device=device, verbose=verbose)
 
 
 def extract(root, out, *, subsets=("fold1_train", "fold1_evaluate"), weights=None,
@@ -105,7 +78,6 @@ def extract(root, out, *, subsets=("fold1_train", "fold1_evaluate"), weights=Non
     """Embed every clip of ``subsets`` of the dataset at ``root`` into the store ``out``."""
     from .datasets import load_tau2021
 
-    out = Path(out)
     settings = {
         "root": str(Path(root).resolve()),
         "weights": weights,
@@ -115,19 +87,9 @@ def extract(root, out, *, subsets=("fold1_train", "fold1_evaluate"), weights=Non
         "audio_dim": 512,
         "center": True,
     }
-    store_path = out / _STORE_FILE
-    if store_path.exists():
-        old = json.loads(store_path.read_text())
-        keys = ("weights", "hop_size", "duration")
-        if any(old.get(k) != settings[k] for k in keys):
-            raise _Fail(
-                f"{out} holds features made with other settings "
-                f"({ {k: old.get(k) for k in keys} }); choose another --out or delete it."
-            )
-        settings = {**old, **settings, "subsets": old.get("subsets", {})}
-    settings.setdefault("subsets", {})
-    embedder = _make_embedder(settings, cache_dir=str(out / "cache"), n_jobs=n_jobs,
-                              device=device, verbose=verbose)
+    store = FeatureStore.create(out, settings)
+    embedder = _embedder(store.settings, cache_dir=str(store.cache_dir), n_jobs=n_jobs,
+                         device=device, verbose=verbose)
     if weights == "random" and verbose:
         print("note: OpenL3 runs with RANDOM weights; the embeddings are random features.",
               file=sys.stderr)
@@ -141,78 +103,17 @@ def extract(root, out, *, subsets=("fold1_train", "fold1_evaluate"), weights=Non
             X = embedder.fit_transform(ds.data)
         index = ds.frame[["filename", "filename_audio", "filename_video", "scene_label",
                           "location", "target"]]
-        with atomic_write(out / f"{subset}.npz") as f:
-            np.savez(f, X=X.astype(np.float32))
-        with atomic_write(out / f"{subset}.tsv", "w", newline="") as f:
-            index.to_csv(f, sep="\t", index=False)
-        settings["target_names"] = ds.target_names
-        settings["subsets"][subset] = {"n_clips": int(X.shape[0]), "n_windows": int(X.shape[1])}
-        write_text(store_path, json.dumps(settings, indent=2))
-    return settings
+        store.write_subset(subset, X, index, target_names=ds.target_names)
+    return store.settings
 
 
 def _load_features(features, subset):
-    import pandas as pd
-
-    features = Path(features)
-    store_path = features / _STORE_FILE
-    if not store_path.is_file():
-        raise _Fail(f"{features} is not a feature store (no {_STORE_FILE}); run "
-                    "'sk-avsc extract ROOT --out FEATURES' first.")
-    settings = json.loads(store_path.read_text())
-    if subset not in settings.get("subsets", {}):
-        raise _Fail(f"{features} has no features of {subset!r} (it has "
-                    f"{sorted(settings.get('subsets', {}))}); run extract with --subset {subset}.")
-    with np.load(features / f"{subset}.npz") as data:
-        X = data["X"]
-    index = pd.read_csv(features / f"{subset}.tsv", sep="\t", dtype={"location": str})
-    return settings, X, index
+    store = FeatureStore.open(features)
+    X, index = store.read_subset(subset)
+    return store.settings, X, index
 
 
 # --- train -----------------------------------------------------------------------------------
-
-def _build(system: str, audio_dim: int, *, epochs, batch_size, device, random_state, hidden):
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import FunctionTransformer
-
-    from .aggregation import ClipAggregator
-    from .fusion import LateFusionClassifier, StackedAVClassifier
-    from .neural import MLPClassifier
-    from .preprocessing import ZScore
-
-    def mlp():
-        kw = dict(max_epochs=epochs, batch_size=batch_size, device=device,
-                  random_state=random_state)
-        if hidden is not None:
-            kw["hidden_sizes"] = hidden
-        return MLPClassifier(**kw)
-
-    select = None
-    if system == "audio":
-        clf, select = mlp(), (0, audio_dim)
-    elif system == "video":
-        clf, select = mlp(), (audio_dim, None)
-    elif system == "early":
-        clf = mlp()
-    elif system == "late":
-        clf = LateFusionClassifier(audio=mlp(), video=mlp(), audio_features=audio_dim)
-    elif system == "proposed":
-        # the authors' fusion head (StackedAVClassifier's default), with this run's epochs,
-        # batch size, device and seed
-        fusion = MLPClassifier(hidden_sizes=(128,), dropout=0.0, batch_norm=False,
-                               activation="identity", max_epochs=epochs, batch_size=batch_size,
-                               device=device, random_state=random_state)
-        clf = StackedAVClassifier(audio=mlp(), video=mlp(), fusion=fusion,
-                                  audio_features=audio_dim)
-    else:
-        raise ParameterError(f"system must be one of {SYSTEMS}, got {system!r}.")
-    steps = []
-    if select is not None:
-        steps.append(("select", FunctionTransformer(
-            _take_columns, kw_args={"start": select[0], "stop": select[1]})))
-    steps += [("zscore", ZScore()), ("clf", ClipAggregator(clf))]
-    return Pipeline(steps)
-
 
 def _split(index, how: str, random_state):
     from .datasets import authors_split, location_split
@@ -241,8 +142,9 @@ def train(features, system, out, *, subset="fold1_train", split="auto", epochs=2
     import joblib
 
     settings, X, index = _load_features(features, subset)
-    pipe = _build(system, settings["audio_dim"], epochs=epochs, batch_size=batch_size,
-                  device=device, random_state=random_state, hidden=hidden)
+    pipe = make_system(system, audio_features=settings["audio_dim"], max_epochs=epochs,
+                       batch_size=batch_size, device=device, random_state=random_state,
+                       hidden_sizes=hidden)
     y = index["scene_label"].to_numpy(dtype=object).astype(str)
     sides, how = _split(index, split, random_state)
     t0 = time.perf_counter()
@@ -291,39 +193,29 @@ def _load_model(path):
     return model
 
 
-def _window_proba(model, X):
-    pipe = model["pipeline"]
-    return pipe[-1].predict_window_proba(pipe[:-1].transform(X))
-
-
 # --- evaluate --------------------------------------------------------------------------------
 
 def evaluate(model_path, features, out, *, subset="fold1_evaluate", verbose=1) -> dict:
     """Score a model on stored features; write JSON, Markdown, confusion matrix and Fig. 2."""
-    from .metrics import plot_class_wise_accuracy, scene_scores, scores_to_markdown
+    from .metrics import scene_scores
+    from .report import write_evaluation
 
     model = _load_model(model_path)
     settings, X, index = _load_features(features, subset)
-    P = _window_proba(model, X)
-    scores = scene_scores(index["scene_label"].astype(str).to_numpy(), P,
+    scores = scene_scores(index["scene_label"].astype(str).to_numpy(),
+                          _window_proba(model["pipeline"], X),
                           labels=np.asarray(model["classes"]), hop_size=settings["hop_size"])
-    scores["system"] = model["system"]
-    out = Path(out)
-    write_text(out / "scores.json", json.dumps(scores, indent=2))
-    name = model["system"]
-    write_text(out / "scores.md", scores_to_markdown({name: scores}, reference=PAPER_ACCURACY))
-    cm = np.asarray(scores["confusion_matrix"])
-    header = "true\\predicted\t" + "\t".join(scores["labels"])
-    rows = [f"{lab}\t" + "\t".join(map(str, r)) for lab, r in zip(scores["labels"], cm)]
-    write_text(out / "confusion_matrix.tsv", "\n".join([header] + rows) + "\n")
-    acc = [scores["class_wise"][c]["accuracy"] for c in scores["labels"]]
-    plot_class_wise_accuracy({name: np.array(acc, dtype=float)}, scores["labels"],
-                             path=out / "class_wise_accuracy.png",
-                             title=f"Class-wise accuracy: {name}")
+    scores["system"] = name = model["system"]
+    write_evaluation(out, scores, name=name, reference=PAPER_ACCURACY)
     if verbose:
         print(f"{name}: accuracy {100 * scores['accuracy']:.1f} %, "
               f"log loss {scores['log_loss']:.3f}", file=sys.stderr)
     return scores
+
+
+def _window_proba(pipe, X):
+    """Window probabilities of a fitted system: its transforms, then ClipAggregator's."""
+    return pipe[-1].predict_window_proba(pipe[:-1].transform(X))
 
 
 # --- predict ---------------------------------------------------------------------------------
@@ -343,6 +235,7 @@ def predict(model_path, inputs, out, *, subset="fold1_test", per="clip", device=
     from .datasets import TAU_CLASSES, load_tau2021
     from .metrics import segment_proba
 
+    check_choice("per", per, ("clip", "segment"), owner="predict")
     model = _load_model(model_path)
     inputs = [Path(p) for p in inputs]
     if len(inputs) == 1 and inputs[0].is_dir():
@@ -360,24 +253,19 @@ def predict(model_path, inputs, out, *, subset="fold1_test", per="clip", device=
             audio.append(str(p)), video.append(str(v)), names.append(p.name)
         table = pd.DataFrame({"filename_audio": audio, "filename_video": video})
     feats = model["features"]
-    embedder = _make_embedder(feats, cache_dir=None, n_jobs=n_jobs, device=device,
-                              verbose=verbose)
+    embedder = _embedder(feats, cache_dir=None, n_jobs=n_jobs, device=device, verbose=verbose)
     X = embedder.fit_transform(table)
-    P = _window_proba(model, X)
-    classes = list(model["classes"])
+    pipe, classes = model["pipeline"], list(model["classes"])
     columns = list(TAU_CLASSES) if set(classes) <= set(TAU_CLASSES) else classes
     order = [classes.index(c) if c in classes else None for c in columns]
     if per == "segment":
-        S = segment_proba(P, hop_size=feats["hop_size"])
+        S = segment_proba(_window_proba(pipe, X), hop_size=feats["hop_size"],
+                          center=feats["center"])
         # keep the clip's folder ("audio/"), as the per-clip rows do
         rows = [(Path(n).with_name(f"{Path(n).stem}-{k}{Path(n).suffix}").as_posix(), S[i, k])
                 for i, n in enumerate(names) for k in range(S.shape[1])]
-    elif per == "clip":
-        C = P.sum(axis=1)
-        C = C / C.sum(axis=1, keepdims=True)
-        rows = list(zip(names, C))
     else:
-        raise ParameterError(f"per must be 'clip' or 'segment', got {per!r}.")
+        rows = list(zip(names, pipe.predict_proba(X)))
     lines = ["\t".join(["filename", "scene_label", *columns])]
     for name, p in rows:
         probs = [0.0 if j is None else float(p[j]) for j in order]
@@ -394,7 +282,7 @@ def reproduce(root, out, *, quick=False, weights=None, device="cpu", n_jobs=None
               epochs=None, batch_size=64, hop_size=None, duration=None, random_state=0,
               verbose=1) -> dict:
     """Table 2: the five systems trained on fold1_train, tested on fold1_evaluate."""
-    from .metrics import plot_class_wise_accuracy, scores_to_markdown
+    from .report import write_comparison
 
     out = Path(out)
     if hop_size is None:
@@ -419,14 +307,8 @@ def reproduce(root, out, *, quick=False, weights=None, device="cpu", n_jobs=None
             results[system] = evaluate(model_path, features, out / "eval" / system, verbose=0)
     finally:
         torch.set_num_threads(threads)
-    md = scores_to_markdown(results, reference=PAPER_ACCURACY)
-    write_text(out / "results.md", md)
-    write_text(out / "results.json", json.dumps(results, indent=2))
-    labels = results["audio"]["labels"]
-    plot_class_wise_accuracy(
-        {s: np.array([results[s]["class_wise"][c]["accuracy"] for c in labels], dtype=float)
-         for s in ("audio", "video", "proposed")},
-        labels, path=out / "fig2.png", title="Class-wise accuracy (cf. the paper's Fig. 2)")
+    md = write_comparison(out, results, reference=PAPER_ACCURACY,
+                          figure_systems=("audio", "video", "proposed"))
     print(md)
     return results
 
@@ -469,6 +351,27 @@ def demo(*, out=None, device="cpu", random_state=0, verbose=1) -> dict:
 
 # --- argument parsing ------------------------------------------------------------------------
 
+def _argument_type(convert, check):
+    """An argparse type: ``convert`` the text, then ``check`` it (a _validation function)."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = text  # the check words the refusal: "must be an int ..., got 'x'"
+        try:
+            return check(value)
+        except ValueError as exc:  # the check's ParameterError
+            raise argparse.ArgumentTypeError(str(exc).rstrip(".")) from None
+
+    return parse
+
+
+_positive_int = _argument_type(int, lambda v: check_int("the value", v, low=1))
+_positive_float = _argument_type(
+    float, lambda v: check_real("the value", v, low=0, low_open=True))
+_hop_seconds = _argument_type(float, lambda v: check_hop_size(v, name="the hop size"))
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sk-avsc",
@@ -482,18 +385,6 @@ def _parser() -> argparse.ArgumentParser:
     def device_opts(sp):
         sp.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1)")
 
-    def positive_float(text):
-        v = float(text)
-        if not v > 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-        return v
-
-    def positive_int(text):
-        v = int(text)
-        if v < 1:
-            raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
-        return v
-
     sp = sub.add_parser("extract", help="embed every clip into a resumable feature store")
     sp.add_argument("root", help="dataset root (holds meta.csv, audio/, video/)")
     sp.add_argument("--out", required=True, help="feature store folder")
@@ -502,8 +393,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--weights", default="auto",
                     help="'auto' (the official weights: found locally, else downloaded once), "
                          "'random' (for tests), or an official .h5 file")
-    sp.add_argument("--hop-size", type=positive_float, default=0.1, help="seconds")
-    sp.add_argument("--duration", type=positive_float, default=None,
+    sp.add_argument("--hop-size", type=_hop_seconds, default=0.1, help="seconds")
+    sp.add_argument("--duration", type=_positive_float, default=None,
                     help="crop/pad clips to this many seconds (TAU: 10)")
     sp.add_argument("--n-jobs", type=int, default=None)
     sp.add_argument("--on-missing", choices=("drop", "raise"), default="drop",
@@ -512,13 +403,13 @@ def _parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("train", help="train one of the paper's five systems")
     sp.add_argument("features", help="feature store made by extract")
-    sp.add_argument("--system", required=True, choices=SYSTEMS)
+    sp.add_argument("--system", required=True, choices=available_systems())
     sp.add_argument("--out", required=True, help="model file (.joblib), written atomically")
     sp.add_argument("--subset", default="fold1_train")
     sp.add_argument("--split", default="auto", choices=("auto", "authors", "location", "none"),
                     help="validation split by location (auto: the authors' when it applies)")
-    sp.add_argument("--epochs", type=positive_int, default=200)
-    sp.add_argument("--batch-size", type=positive_int, default=64)
+    sp.add_argument("--epochs", type=_positive_int, default=200)
+    sp.add_argument("--batch-size", type=_positive_int, default=64)
     sp.add_argument("--random-state", type=int, default=0)
     device_opts(sp)
 
@@ -545,10 +436,10 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--quick", action="store_true",
                     help="hop 0.5 s and 30 epochs: minutes instead of hours")
     sp.add_argument("--weights", default="auto", help="as for extract")
-    sp.add_argument("--epochs", type=positive_int, default=None)
-    sp.add_argument("--batch-size", type=positive_int, default=64)
-    sp.add_argument("--hop-size", type=positive_float, default=None)
-    sp.add_argument("--duration", type=positive_float, default=None)
+    sp.add_argument("--epochs", type=_positive_int, default=None)
+    sp.add_argument("--batch-size", type=_positive_int, default=64)
+    sp.add_argument("--hop-size", type=_hop_seconds, default=None)
+    sp.add_argument("--duration", type=_positive_float, default=None)
     sp.add_argument("--n-jobs", type=int, default=None)
     sp.add_argument("--random-state", type=int, default=0)
     device_opts(sp)

@@ -1,4 +1,4 @@
-"""Scene classification metrics: clip and 1-s segment accuracy, log loss, Fig. 2.
+"""Scene classification metrics: clip and 1-s segment accuracy, log loss.
 
 The paper decides a clip by summing the class probabilities of its 1-s
 windows and taking the argmax; DCASE 2021 Task 1B scores 1-s segments and
@@ -6,22 +6,25 @@ ranks systems by multi-class log loss. The functions here take window
 probabilities of shape ``(n_clips, n_windows, n_classes)`` (as a window-level
 classifier produces them) or clip probabilities ``(n_clips, n_classes)``, and
 true labels per clip. Columns of the probabilities correspond to ``labels``
-(a classifier's ``classes_``).
+(a classifier's ``classes_``). Clips are decided by
+:func:`sk_avsc.aggregation.aggregate_windows`, windows are placed in time by
+:func:`sk_avsc.openl3.framing.window_centres`; tables and figures of these scores
+are in :mod:`sk_avsc.report`.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Mapping, Sequence
 
 import numpy as np
 from sklearn import metrics as _skm
 
+from ._validation import check_choice, check_hop_size, check_real
 from .aggregation import aggregate_windows
 from .aggregation import check_window_proba as _check_proba
 from .aggregation import normalise_rows as _normalise
 from .exceptions import ParameterError
+from .openl3.framing import SAMPLE_RATE, WINDOW_SAMPLES, window_centres
 
 __all__ = [
     "segment_proba",
@@ -32,8 +35,6 @@ __all__ = [
     "class_wise_accuracy",
     "confusion_matrix",
     "scene_scores",
-    "scores_to_markdown",
-    "plot_class_wise_accuracy",
 ]
 
 
@@ -90,19 +91,17 @@ def segment_proba(
     (1, 2, 2)
     """
     p = _check_proba(window_proba, "window_proba", ndims=(3,))
-    for name, value in (("hop_size", hop_size), ("segment_duration", segment_duration)):
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-            raise ParameterError(f"{name} must be a positive number of seconds, got {value!r}.")
-    n_windows = p.shape[1]
-    offset = 0.0 if center else 0.5
-    if clip_duration is None:
-        clip_duration = (n_windows - 1) * hop_size + (0.5 if center else 1.0)
+    hop_size = check_hop_size(hop_size, owner="segment_proba")
+    segment_duration = check_real("segment_duration", segment_duration, low=0, low_open=True,
+                                  owner="segment_proba")
+    centres = window_centres(p.shape[1], hop_size, center)
+    if clip_duration is None:  # the last window ends half a window after its centre
+        clip_duration = centres[-1] + WINDOW_SAMPLES / SAMPLE_RATE / 2
     n_segments = int(math.floor(clip_duration / segment_duration + 1e-6))
     if n_segments < 1:
         raise ParameterError(
             f"clips of {clip_duration:g} s hold no full segment of {segment_duration:g} s."
         )
-    centres = np.arange(n_windows) * hop_size + offset
     seg = np.floor(centres / segment_duration + 1e-6).astype(int)
     out = np.zeros((p.shape[0], n_segments, p.shape[2]))
     for s in range(n_segments):
@@ -112,8 +111,8 @@ def segment_proba(
                 f"segment {s} ({s * segment_duration:g}-{(s + 1) * segment_duration:g} s) has no "
                 f"window; hop_size={hop_size:g} s is too large for it."
             )
-        out[:, s] = p[:, idx].sum(axis=1)
-    return _normalise(out)
+        out[:, s] = aggregate_windows(p[:, idx])
+    return out
 
 
 def _encode(y_true, labels, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -290,8 +289,7 @@ def multiclass_log_loss(y_true, proba, *, labels=None, average: str = "macro") -
     >>> multiclass_log_loss(y, p), multiclass_log_loss(y, p, average="micro")
     (0.5199, 0.4621)
     """
-    if average not in ("macro", "micro"):
-        raise ParameterError(f"average must be 'macro' or 'micro', got {average!r}.")
+    check_choice("average", average, ("macro", "micro"), owner="multiclass_log_loss")
     p = _clip_proba(proba)
     if average == "micro":
         codes, _ = _encode(y_true, labels, p.shape[-1])
@@ -454,138 +452,3 @@ def scene_scores(
             codes, clip, labels=np.arange(len(labels))
         ).tolist(),
     }
-
-
-def scores_to_markdown(scores: Mapping[str, dict], *, reference: Mapping[str, float] | None = None):
-    """A Markdown report of several systems' :func:`scene_scores`.
-
-    Parameters
-    ----------
-    scores : mapping of str to dict
-        System name to its :func:`scene_scores` result, in display order.
-    reference : mapping of str to float, default=None
-        Accuracy in percent to show beside each system (for example the
-        paper's Table 2); systems not in it get an empty cell.
-
-    Returns
-    -------
-    markdown : str
-        An overall table (clip accuracy, log loss, segment scores) and a
-        class-wise accuracy table.
-
-    Examples
-    --------
-    >>> from sk_avsc.metrics import scene_scores, scores_to_markdown
-    >>> s = scene_scores(["bus", "park"], [[0.8, 0.2], [0.3, 0.7]])
-    >>> print(scores_to_markdown({"audio": s}, reference={"audio": 75.8}).splitlines()[2])
-    | audio | 100.0 | 75.8 | 0.290 | 0.290 | - | - |
-    """
-    if not scores:
-        raise ParameterError("scores is empty: pass {system name: scene_scores(...)}.")
-
-    def pct(x):
-        return "-" if x is None else f"{100 * x:.1f}"
-
-    def num(x):
-        return "-" if x is None else f"{x:.3f}"
-
-    lines = [
-        "| system | accuracy (%) | paper (%) | log loss | log loss (micro) "
-        "| 1-s accuracy (%) | 1-s log loss |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for name, s in scores.items():
-        ref = (reference or {}).get(name)
-        lines.append(
-            f"| {name} | {pct(s['accuracy'])} | {'' if ref is None else f'{ref:.1f}'} "
-            f"| {num(s['log_loss'])} | {num(s['log_loss_micro'])} "
-            f"| {pct(s['segment_accuracy'])} | {num(s['segment_log_loss'])} |"
-        )
-    classes = list(next(iter(scores.values()))["class_wise"])
-    lines += ["", "| class | " + " | ".join(scores) + " |", "|---|" + "---:|" * len(scores)]
-    for c in classes:
-        cells = [pct(s["class_wise"].get(c, {}).get("accuracy")) for s in scores.values()]
-        lines.append(f"| {c} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def plot_class_wise_accuracy(
-    accuracies: Mapping[str, Sequence[float]],
-    labels: Sequence[str],
-    *,
-    path: str | os.PathLike | None = None,
-    title: str | None = "Class-wise accuracy",
-    dpi: int = 150,
-):
-    """Grouped bar chart of class-wise accuracy per system, like the paper's Fig. 2.
-
-    Uses matplotlib's Agg canvas directly, so it works headless and leaves
-    the pyplot state and backend alone.
-
-    Parameters
-    ----------
-    accuracies : mapping of str to array-like of shape (n_classes,)
-        System name (for example ``"audio"``, ``"video"``, ``"proposed"``) to
-        its class-wise accuracy in [0, 1] (:func:`class_wise_accuracy`), in
-        the order of ``labels``; NaN draws no bar.
-    labels : sequence of str
-        Class names, one group of bars each.
-    path : str or path-like, default=None
-        Where to save the figure as PNG; None only returns it.
-    title : str or None, default="Class-wise accuracy"
-        Figure title.
-    dpi : int, default=150
-        Resolution of the saved PNG.
-
-    Returns
-    -------
-    fig : matplotlib.figure.Figure
-
-    Examples
-    --------
-    >>> from sk_avsc.metrics import plot_class_wise_accuracy
-    >>> fig = plot_class_wise_accuracy(
-    ...     {"audio": [0.7, 0.9], "video": [0.8, 0.5], "proposed": [0.9, 0.95]}, ["bus", "park"])
-    >>> len(fig.axes[0].patches)
-    6
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    labels = [str(c) for c in labels]
-    if not accuracies:
-        raise ParameterError("accuracies is empty: pass {system name: class-wise accuracy}.")
-    values = {}
-    for name, acc in accuracies.items():
-        acc = np.asarray(acc, dtype=float)
-        if acc.shape != (len(labels),):
-            raise ParameterError(
-                f"accuracies[{name!r}] has shape {acc.shape}; expected ({len(labels)},), one "
-                "value per class in labels."
-            )
-        if np.nanmax(np.abs(acc), initial=0) > 1.0 + 1e-9:
-            raise ParameterError(
-                f"accuracies[{name!r}] must be fractions in [0, 1], got a value of "
-                f"{np.nanmax(acc):g}."
-            )
-        values[name] = acc
-    n_sys = len(values)
-    width = 0.8 / n_sys
-    x = np.arange(len(labels))
-    fig = Figure(figsize=(max(6.0, 0.9 * len(labels) + 2), 4.5), layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    for i, (name, acc) in enumerate(values.items()):
-        ax.bar(x + (i - (n_sys - 1) / 2) * width, 100 * acc, width, label=name)
-    ax.set_xticks(x, [c.replace("_", " ") for c in labels], rotation=30, ha="right")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(0, 100)
-    ax.grid(axis="y", alpha=0.3)
-    ax.set_axisbelow(True)
-    # legend above the axes: bars reach 100 % and a legend inside would hide them
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=n_sys, frameon=False)
-    if title:
-        fig.suptitle(title)
-    if path is not None:
-        fig.savefig(os.fspath(path), dpi=dpi, format="png")
-    return fig

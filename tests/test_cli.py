@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sk_avsc.cli import SYSTEMS, main
+from sk_avsc.cli import main
 from sk_avsc.datasets import TAU_CLASSES, make_av_scenes
+from sk_avsc.systems import SYSTEMS
 
 SUBMISSION_HEADER = ["filename", "scene_label", *TAU_CLASSES]
 
@@ -112,6 +113,25 @@ def test_predict_writes_a_dcase_submission(models, data, tmp_path, per, rows):
         assert sub["filename"].tolist() == clip_names
     else:  # 1-s clips: one segment each, named <clip>-0.wav in the clip's folder
         assert sub["filename"].tolist() == [n[:-len(".wav")] + "-0.wav" for n in clip_names]
+
+
+@pytest.mark.slow
+def test_predict_decides_clips_with_the_pipelines_own_rule(models, features, data, tmp_path):
+    # a model whose ClipAggregator votes: predict must write the vote, not a sum of windows
+    import joblib
+
+    model = joblib.load(models["proposed"])
+    model["pipeline"][-1].set_params(method="vote")
+    path = tmp_path / "vote.joblib"
+    joblib.dump(model, path)
+    out = tmp_path / "vote.csv"
+    assert main(["-q", "predict", str(path), data, "--out", str(out)]) == 0
+    written = pd.read_csv(out, sep="\t")[list(model["classes"])].to_numpy()
+    # fold1_test lists the clips of fold1_evaluate, whose features the store holds
+    with np.load(features / "fold1_evaluate.npz") as f:
+        expected = model["pipeline"].predict_proba(f["X"])
+    assert np.allclose(written, expected, atol=1e-6)
+    assert set(np.unique(written)) <= {0.0, 0.5, 1.0}  # two windows per clip: votes
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ from sk_avsc import (
     StackedAVClassifier,
     ZScore,
 )
-from synthetic_av import make_av_scenes
+from sk_avsc.datasets import make_av_embeddings
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -44,7 +44,7 @@ def av_data(rng, n=200, d=4):
 
 @pytest.mark.slow
 def test_proposed_fusion_beats_single_modalities_across_locations():
-    X, y, location = make_av_scenes(random_state=0)
+    X, y, location = make_av_embeddings(random_state=0)
     d = X.shape[2] // 2
     cv = GroupKFold(n_splits=4)
 

@@ -3,7 +3,8 @@
 - :func:`load_tau2021` reads the official development dataset (or anything in
   its layout) into a scikit-learn ``Bunch`` of file paths, labels and locations.
 - :func:`make_av_scenes` writes a small synthetic dataset in that layout, with
-  real WAV and MP4 files, for demos and tests.
+  real WAV and MP4 files, for demos and tests; :func:`make_av_embeddings` draws
+  the embedding arrays of a similar task directly, for the classifiers alone.
 - :func:`authors_split`, :func:`location_split` and
   :class:`LocationShuffleSplit` split clips by recording location, never
   putting one location on both sides.
@@ -15,7 +16,7 @@ from ._splits import (
     authors_split,
     location_split,
 )
-from ._synthetic import make_av_scenes
+from ._synthetic import make_av_embeddings, make_av_scenes
 from ._tau import TAU_CITIES, TAU_CLASSES, load_tau2021
 
 __all__ = [
@@ -26,5 +27,6 @@ __all__ = [
     "authors_split",
     "load_tau2021",
     "location_split",
+    "make_av_embeddings",
     "make_av_scenes",
 ]

@@ -1,4 +1,10 @@
-"""A small synthetic audio-visual scene dataset in the TAU 2021 layout."""
+"""Synthetic audio-visual scenes: media files in the TAU 2021 layout, or embedding arrays.
+
+:func:`make_av_scenes` writes real WAV and MP4 files for everything downstream of the
+files (loader, embedders, CLI); :func:`make_av_embeddings` draws the
+``(n_clips, n_windows, n_features)`` arrays an embedder would output, for the classifiers
+alone (tests, benchmarks). In both, audio tells some classes apart and video others.
+"""
 
 from __future__ import annotations
 
@@ -13,34 +19,14 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .._io import atomic_write
+from .._validation import check_int, check_real
 from ..exceptions import MediaError, ParameterError
 from ._splits import location_split
 from ._tau import TAU_CITIES, TAU_CLASSES
 
-__all__ = ["make_av_scenes"]
+__all__ = ["make_av_scenes", "make_av_embeddings"]
 
 _CITIES = TAU_CITIES + ("amsterdam", "madrid")
-
-
-def _check_int(name, value, low, high=None):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low or (
-        high is not None and value > high
-    ):
-        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ParameterError(f"make_av_scenes: {name} must be an int {bound}, got {value!r}.")
-    return int(value)
-
-
-def _check_float(name, value, low, high=math.inf, *, low_open=True):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (value > low if low_open else value >= low) and value < high
-    if not ok:
-        raise ParameterError(
-            f"make_av_scenes: {name} must be a finite number {'>' if low_open else '>='} {low}"
-            + (f" and < {high}" if high < math.inf else "")
-            + f", got {value!r}."
-        )
-    return float(value)
 
 
 def _rgb(hue: float, sat: float, val: float) -> np.ndarray:
@@ -291,14 +277,16 @@ def make_av_scenes(
     >>> sorted(p.name for p in Path(root).iterdir())
     ['audio', 'evaluation_setup', 'meta.csv', 'video']
     """
-    n_classes = _check_int("n_classes", n_classes, 2, len(TAU_CLASSES))
-    n_cities = _check_int("n_cities", n_cities, 1, len(_CITIES))
-    n_locations = _check_int("n_locations", n_locations, 1)
-    clips_per_location = _check_int("clips_per_location", clips_per_location, 1)
-    sample_rate = _check_int("sample_rate", sample_rate, 8000)
-    fps = _check_int("fps", fps, 1, 120)
-    duration = _check_float("duration", duration, 1.0, low_open=False)
-    test_size = _check_float("test_size", test_size, 0.0, 1.0)
+    owner = "make_av_scenes"
+    n_classes = check_int("n_classes", n_classes, low=2, high=len(TAU_CLASSES), owner=owner)
+    n_cities = check_int("n_cities", n_cities, high=len(_CITIES), owner=owner)
+    n_locations = check_int("n_locations", n_locations, owner=owner)
+    clips_per_location = check_int("clips_per_location", clips_per_location, owner=owner)
+    sample_rate = check_int("sample_rate", sample_rate, low=8000, owner=owner)
+    fps = check_int("fps", fps, high=120, owner=owner)
+    duration = check_real("duration", duration, low=1.0, owner=owner)
+    test_size = check_real("test_size", test_size, low=0.0, high=1.0, low_open=True,
+                           high_open=True, owner=owner)
     if (
         not isinstance(frame_size, (tuple, list))
         or len(frame_size) != 2
@@ -366,3 +354,102 @@ def make_av_scenes(
     _write_tsv(setup / "fold1_evaluate.csv", header, [rows[i] for i in test])
     _write_tsv(setup / "fold1_test.csv", header[:2], [rows[i][:2] for i in test])
     return str(root)
+
+
+def make_av_embeddings(
+    *,
+    n_classes: int = 6,
+    n_locations: int = 12,
+    clips_per_class: int = 3,
+    n_windows: int = 5,
+    n_features: int = 16,
+    location_scale: float = 0.7,
+    clip_scale: float = 0.5,
+    window_scale: float = 0.7,
+    random_state=None,
+):
+    """Window embeddings of a synthetic audio-visual task that neither modality solves alone.
+
+    Audio separates the class pairs {0, 1}, {2, 3}, {4, 5}, ... but not the two
+    classes of a pair; video separates the pairs {1, 2}, {3, 4}, ..., {n-1, 0}.
+    Together they identify every class. Every location adds its own offset to all
+    its clips (recording conditions), so a model must generalise to unseen
+    locations (cross-validate with ``GroupKFold`` on ``location``).
+
+    Parameters
+    ----------
+    n_classes : int, default=6
+        Number of classes, even and at least 2.
+    n_locations : int, default=12
+        Number of locations; each records ``clips_per_class`` clips of every class.
+    clips_per_class : int, default=3
+        Clips of each class per location.
+    n_windows : int, default=5
+        Windows per clip.
+    n_features : int, default=16
+        Features per modality: ``X`` has ``2 * n_features`` columns, audio first.
+    location_scale, clip_scale, window_scale : float, default=0.7, 0.5, 0.7
+        Standard deviations of the location offsets, of the clip noise and of the
+        window noise (class prototypes have unit variance).
+    random_state : int, RandomState instance or None, default=None
+        Makes the arrays repeatable; the same int gives the same arrays.
+
+    Returns
+    -------
+    X : ndarray of shape (n_clips, n_windows, 2 * n_features), float32
+        ``n_clips = n_locations * n_classes * clips_per_class``; columns
+        ``[:n_features]`` are audio, the rest video.
+    y : ndarray of shape (n_clips,)
+        Class of each clip, ints ``0 .. n_classes - 1``.
+    location : ndarray of shape (n_clips,)
+        Location of each clip, ints ``0 .. n_locations - 1``.
+
+    See Also
+    --------
+    make_av_scenes : Writes a synthetic dataset of media files instead.
+
+    Examples
+    --------
+    >>> from sk_avsc.datasets import make_av_embeddings
+    >>> X, y, location = make_av_embeddings(n_classes=4, n_locations=3, random_state=0)
+    >>> X.shape, y[:6].tolist(), sorted(set(location.tolist()))
+    ((36, 5, 32), [0, 0, 0, 1, 1, 1], [0, 1, 2])
+    """
+    owner = "make_av_embeddings"
+    n_classes = check_int("n_classes", n_classes, low=2, owner=owner)
+    if n_classes % 2:
+        raise ParameterError(f"{owner}: n_classes must be even (classes come in audio pairs), "
+                             f"got {n_classes}.")
+    n_locations = check_int("n_locations", n_locations, owner=owner)
+    clips_per_class = check_int("clips_per_class", clips_per_class, owner=owner)
+    n_windows = check_int("n_windows", n_windows, owner=owner)
+    n_features = check_int("n_features", n_features, owner=owner)
+    location_scale = check_real("location_scale", location_scale, low=0, owner=owner)
+    clip_scale = check_real("clip_scale", clip_scale, low=0, owner=owner)
+    window_scale = check_real("window_scale", window_scale, low=0, owner=owner)
+    # an int seeds numpy's Generator directly, so the arrays of a seed never change
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        seed = int(random_state)
+    else:
+        seed = check_random_state(random_state).randint(0, 2**31 - 1)
+    rng = np.random.default_rng(seed)
+    classes = np.arange(n_classes)
+    audio_group = classes // 2
+    video_group = ((classes + 1) % n_classes) // 2
+    proto_a = rng.normal(size=(n_classes // 2, n_features))
+    proto_v = rng.normal(size=(n_classes // 2, n_features))
+    off_a = rng.normal(scale=location_scale, size=(n_locations, n_features))
+    off_v = rng.normal(scale=location_scale, size=(n_locations, n_features))
+    y = np.tile(np.repeat(classes, clips_per_class), n_locations)
+    location = np.repeat(np.arange(n_locations), n_classes * clips_per_class)
+    n = len(y)
+
+    def modality(proto, group, off):
+        clip = proto[group[y]] + off[location] + rng.normal(scale=clip_scale,
+                                                            size=(n, n_features))
+        return clip[:, None, :] + rng.normal(scale=window_scale,
+                                             size=(n, n_windows, n_features))
+
+    X = np.concatenate([modality(proto_a, audio_group, off_a),
+                        modality(proto_v, video_group, off_v)], axis=2)
+    return X.astype(np.float32), y, location

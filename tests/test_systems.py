@@ -1,0 +1,113 @@
+"""make_system and make_embedder: the paper's systems built by name."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.pipeline import Pipeline
+
+from sk_avsc import (
+    ClipAggregator,
+    LateFusionClassifier,
+    MLPClassifier,
+    OpenL3AudioEmbedder,
+    OpenL3FrameEmbedder,
+    ParameterError,
+    StackedAVClassifier,
+    ZScore,
+)
+from sk_avsc.systems import (
+    PAPER_ACCURACY,
+    SYSTEMS,
+    available_systems,
+    make_embedder,
+    make_system,
+)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+TRAINING = dict(max_epochs=3, batch_size=8, device="cpu", random_state=7)
+
+
+def _heads(clf):
+    return [clf] if isinstance(clf, MLPClassifier) else [clf.audio, clf.video]
+
+
+def test_the_papers_five_systems_are_registered_with_their_table_2_figures():
+    assert available_systems()[:5] == SYSTEMS
+    assert set(PAPER_ACCURACY) == set(SYSTEMS)
+
+
+@pytest.mark.parametrize("name", SYSTEMS)
+def test_every_system_is_a_zscore_clip_aggregator_pipeline(name):
+    system = make_system(name, audio_features=6, hidden_sizes=(16,), **TRAINING)
+    assert isinstance(system, Pipeline)
+    names = [step for step, _ in system.steps]
+    assert names == (["select", "zscore", "clf"] if name in ("audio", "video")
+                     else ["zscore", "clf"])
+    assert isinstance(system.named_steps["zscore"], ZScore)
+    agg = system.named_steps["clf"]
+    assert isinstance(agg, ClipAggregator) and agg.method == "sum"
+    clf = agg.estimator
+    expected = {"audio": MLPClassifier, "video": MLPClassifier, "early": MLPClassifier,
+                "late": LateFusionClassifier, "proposed": StackedAVClassifier}[name]
+    assert type(clf) is expected
+    if name in ("late", "proposed"):
+        assert clf.audio_features == 6
+    for head in _heads(clf):
+        assert head.hidden_sizes == (16,)
+        assert {k: head.get_params()[k] for k in TRAINING} == TRAINING
+
+
+def test_single_modality_systems_see_only_their_columns():
+    X = np.arange(2 * 3 * 10, dtype=float).reshape(2, 3, 10)
+    audio = make_system("audio", audio_features=4)[0].transform(X)
+    video = make_system("video", audio_features=4)[0].transform(X)
+    assert np.array_equal(audio, X[..., :4]) and np.array_equal(video, X[..., 4:])
+
+
+def test_proposed_keeps_the_authors_fusion_head_with_the_runs_training():
+    fusion = make_system("proposed", hidden_sizes=(16,), **TRAINING)[-1].estimator.fusion
+    params = fusion.get_params()
+    assert params["hidden_sizes"] == (128,) and params["dropout"] == 0.0
+    assert params["batch_norm"] is False and params["activation"] == "identity"
+    assert {k: params[k] for k in TRAINING} == TRAINING
+
+
+def test_default_heads_are_mlp_classifier_defaults():
+    head = make_system("early")[-1].estimator
+    assert head.get_params() == MLPClassifier().get_params()
+
+
+def test_a_fitted_system_pickles_and_predicts_clips(rng):
+    X = rng.normal(size=(12, 3, 8)).astype(np.float32)
+    y = np.array(["bus", "park", "tram"] * 4)
+    X[..., :4] += (y == "park")[:, None, None]
+    system = make_system("proposed", audio_features=4, hidden_sizes=(8,), **TRAINING)
+    system.fit(X, y)
+    again = pickle.loads(pickle.dumps(system))
+    proba = again.predict_proba(X)
+    assert proba.shape == (12, 3) and np.allclose(proba.sum(axis=1), 1)
+    assert np.array_equal(proba, system.predict_proba(X))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(name="svm"), "name must be one of"),
+    (dict(name="audio", audio_features=0), "audio_features"),
+])
+def test_bad_parameters(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        make_system(**kwargs)
+
+
+def test_make_embedder_is_the_papers_front_end():
+    emb = make_embedder(weights="random", hop_size=0.5, duration=2.0, batch_size=4, n_jobs=2)
+    assert isinstance(emb.audio, OpenL3AudioEmbedder)
+    assert isinstance(emb.video, OpenL3FrameEmbedder)
+    for net in (emb.audio, emb.video):
+        params = net.get_params()
+        assert (params["input_repr"], params["content_type"], params["embedding_size"]) == (
+            "mel256", "env", 512)
+        assert params["center"] is True and params["hop_size"] == 0.5
+        assert params["duration"] == 2.0 and params["weights"] == "random"
+    assert emb.n_jobs == 2
