@@ -23,7 +23,7 @@ from sk_avsc.openl3 import (
     preprocess_audio,
     preprocess_image,
 )
-from sk_avsc.openl3 import core
+from sk_avsc.openl3 import _loading
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +198,7 @@ def test_pickle_and_deepcopy_keep_the_model(audio_model):
 
 
 def test_compile_needs_a_compiler(monkeypatch):
-    monkeypatch.setattr(core.shutil, "which", lambda name: None)
+    monkeypatch.setattr(_loading.shutil, "which", lambda name: None)
     with pytest.raises(ParameterError, match="C\\+\\+ compiler"):
         load_audio_model("random", "mel128", "env", 512, compile=True)
 
@@ -226,9 +226,9 @@ def test_bad_audio(audio_model, audio, match):
     (dict(sr=float("nan")), "sr must be a positive"),
     (dict(hop_size=0), "hop_size must be a positive"),
     (dict(hop_size=-0.1), "hop_size must be a positive"),
-    (dict(hop_size=1e-6), "shorter than one sample"),
+    (dict(hop_size=1e-6), r"hop_size must be a positive number of seconds \(>= 1/48000\)"),
     (dict(center="yes"), "center must be True or False"),
-    (dict(batch_size=0), "batch_size must be an integer"),
+    (dict(batch_size=0), "batch_size must be an int >= 1"),
     (dict(input_repr="mel64"), r"input_repr must be one of \('linear', 'mel128', 'mel256'\)"),
     (dict(content_type="speech"), r"content_type must be one of \('music', 'env'\)"),
     (dict(embedding_size=128), r"embedding_size must be one of \(6144, 512\)"),
