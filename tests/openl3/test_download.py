@@ -363,3 +363,12 @@ def test_git_blob_sha1_matches_git(tmp_path):
     out = subprocess.run([git, "hash-object", str(path)], capture_output=True, text=True,
                          check=True)
     assert git_blob_sha1(path) == out.stdout.strip()
+
+
+def test_parse_weights_filename_inverts_weights_filename():
+    for m in _download.MODALITIES:
+        for r in _download.INPUT_REPRS:
+            for c in _download.CONTENT_TYPES:
+                name = _download.weights_filename(m, r, c)
+                assert _download.parse_weights_filename(f"/x/copy_{name}.gz") == (m, r, c)
+    assert _download.parse_weights_filename("openl3_video_mel256_env.h5") is None
