@@ -30,6 +30,35 @@ class _OpenL3Embedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
     _column = "filename_audio"
     _allow_arrays = False
 
+    def __init__(
+        self,
+        weights=None,
+        input_repr="mel256",
+        content_type="env",
+        embedding_size=512,
+        *,
+        hop_size=0.1,
+        center=True,
+        duration=None,
+        batch_size=32,
+        device="cpu",
+        cache_dir=None,
+        n_jobs=None,
+        verbose=0,
+    ):
+        self.weights = weights
+        self.input_repr = input_repr
+        self.content_type = content_type
+        self.embedding_size = embedding_size
+        self.hop_size = hop_size
+        self.center = center
+        self.duration = duration
+        self.batch_size = batch_size
+        self.device = device
+        self.cache_dir = cache_dir
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
     # ---------------------------------------------------------------- checks
     def _check_params(self) -> None:
         owner = type(self).__name__
@@ -270,35 +299,6 @@ class OpenL3AudioEmbedder(_OpenL3Embedder, auto_wrap_output_keys=None):
 
     _allow_arrays = True
 
-    def __init__(
-        self,
-        weights=None,
-        input_repr="mel256",
-        content_type="env",
-        embedding_size=512,
-        *,
-        hop_size=0.1,
-        center=True,
-        duration=None,
-        batch_size=32,
-        device="cpu",
-        cache_dir=None,
-        n_jobs=None,
-        verbose=0,
-    ):
-        self.weights = weights
-        self.input_repr = input_repr
-        self.content_type = content_type
-        self.embedding_size = embedding_size
-        self.hop_size = hop_size
-        self.center = center
-        self.duration = duration
-        self.batch_size = batch_size
-        self.device = device
-        self.cache_dir = cache_dir
-        self.n_jobs = n_jobs
-        self.verbose = verbose
-
 
 class OpenL3FrameEmbedder(_OpenL3Embedder, auto_wrap_output_keys=None):
     __doc__ = (
@@ -394,19 +394,12 @@ class OpenL3FrameEmbedder(_OpenL3Embedder, auto_wrap_output_keys=None):
         n_jobs=None,
         verbose=0,
     ):
-        self.weights = weights
-        self.input_repr = input_repr
-        self.content_type = content_type
-        self.embedding_size = embedding_size
-        self.hop_size = hop_size
-        self.center = center
-        self.duration = duration
+        super().__init__(
+            weights, input_repr, content_type, embedding_size, hop_size=hop_size,
+            center=center, duration=duration, batch_size=batch_size, device=device,
+            cache_dir=cache_dir, n_jobs=n_jobs, verbose=verbose,
+        )
         self.frame_policy = frame_policy
-        self.batch_size = batch_size
-        self.device = device
-        self.cache_dir = cache_dir
-        self.n_jobs = n_jobs
-        self.verbose = verbose
 
     def _check_params(self) -> None:
         super()._check_params()

@@ -14,9 +14,17 @@ Private: ``_loading`` (weights, device, dtype, compilation of the networks), ``_
 downloading the official weight files).
 """
 
-from ._loading import load_audio_model, load_image_model
-from .audio import embed_audio_windows, get_audio_embedding, preprocess_audio
-from .image import embed_images, get_image_embedding, preprocess_image
+from . import core
+from .core import (  # noqa: F401  (listed in __all__ through core.__all__)
+    embed_audio_windows,
+    embed_images,
+    get_audio_embedding,
+    get_image_embedding,
+    load_audio_model,
+    load_image_model,
+    preprocess_audio,
+    preprocess_image,
+)
 from .frontend import TARGET_SR, AudioFrontend
 from .models import (
     AUDIO_EMBEDDING_SIZES,
@@ -28,14 +36,7 @@ from .models import (
 )
 
 __all__ = [
-    "load_audio_model",
-    "load_image_model",
-    "get_audio_embedding",
-    "get_image_embedding",
-    "preprocess_audio",
-    "preprocess_image",
-    "embed_audio_windows",
-    "embed_images",
+    *core.__all__,
     "AudioEmbeddingNetwork",
     "ImageEmbeddingNetwork",
     "AudioFrontend",
