@@ -13,10 +13,13 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .._validation import check_int
+from .._validation import check_choice, check_int
 from ..exceptions import ParameterError
+from ._loading import cached_model
+from .frontend import INPUT_REPRS
+from .models import CONTENT_TYPES
 
-__all__ = ["embed_each", "embed_in_batches", "check_model", "Concat"]
+__all__ = ["embed_each", "embed_in_batches", "requested_network", "check_model", "Concat"]
 
 
 def check_model(model, cls, what: str) -> None:
@@ -25,6 +28,24 @@ def check_model(model, cls, what: str) -> None:
         raise ParameterError(
             f"model must be an {cls.__name__} (from load_{what}_model), got "
             f"{type(model).__name__}.")
+
+
+def requested_network(model, *, kind: str, cls: type, sizes, input_repr, content_type,
+                      embedding_size, batch_size) -> Callable:
+    """Check the model arguments of ``get_<kind>_embedding``; return a network getter.
+
+    ``model`` when given, else the official network for ``input_repr``, ``content_type``
+    and ``embedding_size``, loaded (once per process) only when the getter is called, so
+    that bad data fail before a weight file is looked for.
+    """
+    check_choice("input_repr", input_repr, INPUT_REPRS)
+    check_choice("content_type", content_type, CONTENT_TYPES)
+    check_choice("embedding_size", embedding_size, sizes)
+    check_int("batch_size", batch_size)
+    if model is not None:
+        check_model(model, cls, kind)
+        return lambda: model
+    return lambda: cached_model(kind, input_repr, content_type, embedding_size)
 
 
 def _run(model, batch: np.ndarray) -> np.ndarray:

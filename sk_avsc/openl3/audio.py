@@ -13,19 +13,12 @@ from numbers import Real
 
 import numpy as np
 
-from .._validation import (
-    check_bool,
-    check_choice,
-    check_hop_size,
-    check_int,
-    check_sample_rate,
-)
+from .._validation import check_bool, check_hop_size, check_sample_rate
 from ..exceptions import AudioError, SkAvscWarning
-from ._batching import Concat, check_model, embed_each, embed_in_batches
-from ._loading import cached_model, load_audio_model  # noqa: F401  (doctests)
+from ._batching import Concat, check_model, embed_each, embed_in_batches, requested_network
+from ._loading import load_audio_model  # noqa: F401  (doctests)
 from .framing import SAMPLE_RATE, WINDOW_SAMPLES, hop_length, window_centres, window_count
-from .frontend import INPUT_REPRS
-from .models import AUDIO_EMBEDDING_SIZES, CONTENT_TYPES, AudioEmbeddingNetwork
+from .models import AUDIO_EMBEDDING_SIZES, AudioEmbeddingNetwork
 
 __all__ = ["preprocess_audio", "embed_audio_windows", "get_audio_embedding"]
 
@@ -250,17 +243,13 @@ def get_audio_embedding(
     """
     if input_repr is None:
         input_repr = "mel256"
-    check_choice("input_repr", input_repr, INPUT_REPRS)
-    check_choice("content_type", content_type, CONTENT_TYPES)
-    check_choice("embedding_size", embedding_size, AUDIO_EMBEDDING_SIZES)
-    check_int("batch_size", batch_size)
-    if model is not None:
-        check_model(model, AudioEmbeddingNetwork, "audio")
+    network = requested_network(
+        model, kind="audio", cls=AudioEmbeddingNetwork, sizes=AUDIO_EMBEDDING_SIZES,
+        input_repr=input_repr, content_type=content_type, embedding_size=embedding_size,
+        batch_size=batch_size)
 
     def embed(windows):
-        net = model if model is not None else cached_model(
-            "audio", input_repr, content_type, embedding_size)
-        return embed_audio_windows(Concat(windows), net, batch_size, verbose)
+        return embed_audio_windows(Concat(windows), network(), batch_size, verbose)
 
     embeddings, timestamps, list_input = embed_each(
         audio, sr, name="audio", rate_name="sample rate", error=AudioError, embed=embed,

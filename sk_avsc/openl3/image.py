@@ -13,12 +13,11 @@ import warnings
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_int, check_real
+from .._validation import check_real
 from ..exceptions import ImageError, SkAvscWarning
-from ._batching import Concat, check_model, embed_each, embed_in_batches
-from ._loading import cached_model, load_image_model  # noqa: F401  (doctests)
-from .frontend import INPUT_REPRS
-from .models import CONTENT_TYPES, IMAGE_EMBEDDING_SIZES, IMAGE_SIZE, ImageEmbeddingNetwork
+from ._batching import Concat, check_model, embed_each, embed_in_batches, requested_network
+from ._loading import load_image_model  # noqa: F401  (doctests)
+from .models import IMAGE_EMBEDDING_SIZES, IMAGE_SIZE, ImageEmbeddingNetwork
 
 __all__ = ["preprocess_image", "embed_images", "get_image_embedding"]
 
@@ -239,19 +238,15 @@ def get_image_embedding(
     >>> emb.shape, ts
     ((2, 512), array([0. , 0.1]))
     """
-    check_choice("input_repr", input_repr, INPUT_REPRS)
-    check_choice("content_type", content_type, CONTENT_TYPES)
-    check_choice("embedding_size", embedding_size, IMAGE_EMBEDDING_SIZES)
-    check_int("batch_size", batch_size)
-    if model is not None:
-        check_model(model, ImageEmbeddingNetwork, "image")
+    network = requested_network(
+        model, kind="image", cls=ImageEmbeddingNetwork, sizes=IMAGE_EMBEDDING_SIZES,
+        input_repr=input_repr, content_type=content_type, embedding_size=embedding_size,
+        batch_size=batch_size)
     for rate in frame_rate if isinstance(frame_rate, (list, tuple)) else [frame_rate]:
         check_real("frame_rate", rate, low=0, low_open=True, allow_none=True)
 
     def embed(batches):
-        net = model if model is not None else cached_model(
-            "image", input_repr, content_type, embedding_size)
-        return embed_images(Concat(batches), net, batch_size, verbose)
+        return embed_images(Concat(batches), network(), batch_size, verbose)
 
     def timestamps(n_frames, rate):
         return None if rate is None else np.arange(n_frames) / float(rate)
