@@ -23,6 +23,9 @@ __all__ = [
     "check_hop_size",
     "check_sample_rate",
     "check_path",
+    "check_n_jobs",
+    "check_folder",
+    "check_device",
 ]
 
 
@@ -135,11 +138,11 @@ def check_hop_size(value, *, name: str = "hop_size", owner: str | None = None,
     sk_avsc.exceptions.ParameterError: hop_size must be a positive number of seconds \
 (>= 1/48000), got 1e-06.
     """
-    from .openl3.framing import hop_length
+    from .openl3.framing import SAMPLE_RATE, hop_length
 
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or hop_length(value) < 1:
-        _fail(owner, name, "a positive number of seconds (>= 1/48000)", value, hint)
+        _fail(owner, name, f"a positive number of seconds (>= 1/{SAMPLE_RATE})", value, hint)
     return float(value)
 
 
@@ -158,3 +161,52 @@ def check_path(name: str, value, *, allow_none: bool = False, owner: str | None 
     if not isinstance(value, (str, os.PathLike)):
         _fail(owner, name, ("None or " if allow_none else "") + "a file or folder path", value)
     return value
+
+
+def check_n_jobs(value, *, name: str = "n_jobs", owner: str | None = None):
+    """joblib's ``n_jobs``: None or a non-zero int (-1 = all cores).
+
+    Examples
+    --------
+    >>> check_n_jobs(-1), check_n_jobs(None)
+    (-1, None)
+    """
+    if value is None:
+        return None
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value != 0
+    if not ok:
+        _fail(owner, name, "None or a non-zero int (-1 = all cores)", value)
+    return int(value)
+
+
+def check_folder(name: str, value, *, allow_none: bool = False, owner: str | None = None):
+    """``value`` if it is a path (or None when allowed) that is a folder or does not exist yet."""
+    value = check_path(name, value, allow_none=allow_none, owner=owner)
+    if value is not None and os.path.exists(value) and not os.path.isdir(value):
+        _fail(owner, name, "a folder (or a path to create one at)", os.fspath(value),
+              "it exists and is not a folder")
+    return value
+
+
+def check_device(value, *, name: str = "device", owner: str | None = None):
+    """``torch.device(value)``, refusing what torch does not parse and an absent CUDA.
+
+    Examples
+    --------
+    >>> check_device("cpu")
+    device(type='cpu')
+    >>> check_device("tpu:0")
+    Traceback (most recent call last):
+    ...
+    sk_avsc.exceptions.ParameterError: device must be a torch device ('cpu', 'cuda', \
+'cuda:1', ...), got 'tpu:0'.
+    """
+    import torch
+
+    try:
+        device = torch.device(value)
+    except (RuntimeError, TypeError):
+        _fail(owner, name, "a torch device ('cpu', 'cuda', 'cuda:1', ...)", value)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        _fail(owner, name, "an available device", value, "CUDA is not available; use 'cpu'")
+    return device

@@ -14,16 +14,16 @@ Timestamps are the centres of the one-second windows, in milliseconds.
 from __future__ import annotations
 
 import os
-import re
 
 import numpy as np
 import torch
 
-from .exceptions import AudioError, ParameterError
+from ._validation import check_bool, check_hop_size, check_int
+from .exceptions import AudioError
+from .openl3._download import parse_weights_filename
+from .openl3.framing import SAMPLE_RATE, window_centres
 
 __all__ = ["OpenL3HearModel", "load_model", "get_timestamp_embeddings", "get_scene_embeddings"]
-
-_FILE_PATTERN = re.compile(r"openl3_audio_(linear|mel128|mel256)_(env|music)")
 
 
 class OpenL3HearModel(torch.nn.Module):
@@ -58,7 +58,7 @@ class OpenL3HearModel(torch.nn.Module):
     load_model : Builds this model.
     """
 
-    sample_rate = 48000
+    sample_rate = SAMPLE_RATE
 
     def __init__(self, network, *, hop_size: float = 0.1, center: bool = True,
                  batch_size: int = 32) -> None:
@@ -138,25 +138,22 @@ def load_model(
     from . import openl3
 
     path = os.fspath(model_file_path) if model_file_path is not None else ""
-    match = _FILE_PATTERN.search(os.path.basename(path))
+    parts = parse_weights_filename(path)
+    if parts is not None and parts[0] != "audio":
+        parts = None  # an image file: load_audio_model names the mismatch
     if input_repr is None:
-        input_repr = match.group(1) if match else "mel256"
+        input_repr = parts[1] if parts else "mel256"
     if content_type is None:
-        content_type = match.group(2) if match else "env"
+        content_type = parts[2] if parts else "env"
     weights = None if path == "" else path
     network = openl3.load_audio_model(
         weights, input_repr, content_type, embedding_size, device=device,
         random_state=random_state,
     )
     # fail here rather than in the first call
-    if isinstance(hop_size, bool) or not isinstance(hop_size, (int, float)) or not (
-        np.isfinite(hop_size) and int(hop_size * 48000) >= 1
-    ):
-        raise ParameterError(f"hop_size must be a positive number of seconds, got {hop_size!r}.")
-    if center not in (True, False):
-        raise ParameterError(f"center must be True or False, got {center!r}.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ParameterError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    check_hop_size(hop_size)
+    check_bool("center", center)
+    check_int("batch_size", batch_size)
     return OpenL3HearModel(network, hop_size=hop_size, center=center, batch_size=batch_size)
 
 
@@ -193,21 +190,16 @@ def get_timestamp_embeddings(
         ``hop_size``.
     """
     from . import openl3
-    from .openl3.framing import window_centres
 
     audio = _check_audio(audio)
-    samples = audio.detach().to("cpu", torch.float32).numpy()
-    windows = [
-        openl3.preprocess_audio(x, model.sample_rate, hop_size=model.hop_size,
-                                center=model.center)[0]
-        for x in samples
-    ]
-    n_windows = windows[0].shape[0]  # equal lengths give equal counts
-    emb = openl3.embed_audio_windows(np.concatenate(windows), model.network,
-                                     batch_size=model.batch_size)
-    emb = emb.reshape(len(windows), n_windows, -1)
+    samples = list(audio.detach().to("cpu", torch.float32).numpy())
+    embeddings, _ = openl3.get_audio_embedding(
+        samples, model.sample_rate, model=model.network, center=model.center,
+        hop_size=model.hop_size, batch_size=model.batch_size)
+    emb = np.stack(embeddings)  # equal lengths give equal window counts
+    n_windows = emb.shape[1]
     centres_ms = window_centres(n_windows, model.hop_size, model.center) * 1000.0
-    timestamps = np.broadcast_to(centres_ms, (len(windows), n_windows))
+    timestamps = np.broadcast_to(centres_ms, (len(samples), n_windows))
     return (
         torch.from_numpy(emb).to(audio.device),
         torch.tensor(timestamps, dtype=torch.float32, device=audio.device),

@@ -38,7 +38,7 @@ from ..exceptions import (
 from ..openl3.framing import SAMPLE_RATE, window_count
 from . import _cache, _media
 
-__all__ = ["Clip", "Job", "Failure", "as_clips", "iter_embeddings"]
+__all__ = ["Clip", "Job", "Failure", "as_clips", "iter_embeddings", "load_network"]
 
 
 @dataclass
@@ -198,21 +198,26 @@ def get_model(job: Job):
     key = job.model_key()
     model = _MODELS.get(key)
     if model is None:
-        from .. import openl3
-
-        load = openl3.load_audio_model if job.modality == "audio" else openl3.load_image_model
         with warnings.catch_warnings():
             # the parent's fit already warned about random weights
             warnings.simplefilter("ignore", RandomWeightsWarning)
-            model = load(
-                key[1],
-                input_repr=job.input_repr,
-                content_type=job.content_type,
-                embedding_size=job.embedding_size,
-                device=job.device,
-            )
+            model = load_network(job)
         _MODELS[key] = model
     return model
+
+
+def load_network(job: Job):
+    """Load the job's OpenL3 network: the audio one, or the image one for video frames."""
+    from .. import openl3
+
+    load = openl3.load_audio_model if job.modality == "audio" else openl3.load_image_model
+    return load(
+        job.weights,
+        input_repr=job.input_repr,
+        content_type=job.content_type,
+        embedding_size=job.embedding_size,
+        device=job.device,
+    )
 
 
 @dataclass

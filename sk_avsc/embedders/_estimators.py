@@ -1,16 +1,28 @@
-"""OpenL3AudioEmbedder, OpenL3FrameEmbedder and AudioVisualEmbedder."""
+"""OpenL3AudioEmbedder, OpenL3FrameEmbedder and AudioVisualEmbedder.
+
+Over 600 lines because most of it is the three estimators' numpydoc docstrings (with
+runnable examples); the logic is short, and the machinery (clips, workers, cache) is in
+:mod:`._engine`, the media reading in :mod:`._media`.
+"""
 
 from __future__ import annotations
 
-import numbers
 import os
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from .._validation import (
+    check_bool,
+    check_choice,
+    check_folder,
+    check_hop_size,
+    check_int,
+    check_n_jobs,
+    check_real,
+)
 from ..exceptions import MediaError, ParameterError
-from ..openl3.framing import hop_length
 from . import _engine, _media
 
 __all__ = ["OpenL3AudioEmbedder", "OpenL3FrameEmbedder", "AudioVisualEmbedder"]
@@ -19,75 +31,50 @@ __all__ = ["OpenL3AudioEmbedder", "OpenL3FrameEmbedder", "AudioVisualEmbedder"]
 class _OpenL3Embedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Shared parameters, validation and transform of the two OpenL3 embedders."""
 
-    _modality = "audio"
-    _what = "audio"
+    _modality = "audio"  # or "video": the input, named as in the cache and feature names
     _column = "filename_audio"
     _allow_arrays = False
 
+    def __init__(
+        self,
+        weights=None,
+        input_repr="mel256",
+        content_type="env",
+        embedding_size=512,
+        *,
+        hop_size=0.1,
+        center=True,
+        duration=None,
+        batch_size=32,
+        device="cpu",
+        cache_dir=None,
+        n_jobs=None,
+        verbose=0,
+    ):
+        self.weights = weights
+        self.input_repr = input_repr
+        self.content_type = content_type
+        self.embedding_size = embedding_size
+        self.hop_size = hop_size
+        self.center = center
+        self.duration = duration
+        self.batch_size = batch_size
+        self.device = device
+        self.cache_dir = cache_dir
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
     # ---------------------------------------------------------------- checks
-    def _validate_params(self) -> None:
-        name = type(self).__name__
-        if not (
-            isinstance(self.hop_size, numbers.Real)
-            and not isinstance(self.hop_size, bool)
-            and np.isfinite(self.hop_size)
-            and hop_length(self.hop_size) >= 1
-        ):
-            raise ParameterError(
-                f"{name}: hop_size must be a positive number of seconds (>= 1/48000), got "
-                f"{self.hop_size!r}; the paper uses 0.1."
-            )
-        if not isinstance(self.center, (bool, np.bool_)):
-            raise ParameterError(f"{name}: center must be True or False, got {self.center!r}.")
-        if self.duration is not None and not (
-            isinstance(self.duration, numbers.Real)
-            and not isinstance(self.duration, bool)
-            and np.isfinite(self.duration)
-            and self.duration > 0
-        ):
-            raise ParameterError(
-                f"{name}: duration must be None or a positive number of seconds, got "
-                f"{self.duration!r}; TAU clips last 10.0 s."
-            )
-        if not (
-            isinstance(self.batch_size, numbers.Integral)
-            and not isinstance(self.batch_size, bool)
-            and self.batch_size >= 1
-        ):
-            raise ParameterError(
-                f"{name}: batch_size must be a positive integer, got {self.batch_size!r}."
-            )
-        if self.n_jobs is not None and (
-            not isinstance(self.n_jobs, numbers.Integral)
-            or isinstance(self.n_jobs, bool)
-            or self.n_jobs == 0
-        ):
-            raise ParameterError(
-                f"{name}: n_jobs must be None or a non-zero integer (-1 = all cores), got "
-                f"{self.n_jobs!r}."
-            )
-        if self.cache_dir is not None and not isinstance(self.cache_dir, (str, os.PathLike)):
-            raise ParameterError(
-                f"{name}: cache_dir must be None or a folder path, got {self.cache_dir!r}."
-            )
-        if self.cache_dir is not None and os.path.exists(self.cache_dir) and not os.path.isdir(
-            self.cache_dir
-        ):
-            raise ParameterError(
-                f"{name}: cache_dir {os.fspath(self.cache_dir)!r} exists and is not a folder."
-            )
-
-    def _load_model(self):
-        from .. import openl3
-
-        load = openl3.load_audio_model if self._modality == "audio" else openl3.load_image_model
-        return load(
-            self.weights,
-            input_repr=self.input_repr,
-            content_type=self.content_type,
-            embedding_size=self.embedding_size,
-            device=self.device,
-        )
+    def _check_params(self) -> None:
+        owner = type(self).__name__
+        check_hop_size(self.hop_size, owner=owner, hint="the paper uses 0.1")
+        check_bool("center", self.center, owner=owner)
+        check_real("duration", self.duration, low=0, low_open=True, allow_none=True,
+                   owner=owner, hint="TAU clips last 10.0 s")
+        check_int("batch_size", self.batch_size, owner=owner)
+        check_int("embedding_size", self.embedding_size, owner=owner)  # the network's choices
+        check_n_jobs(self.n_jobs, owner=owner)
+        check_folder("cache_dir", self.cache_dir, allow_none=True, owner=owner)
 
     def _job(self) -> _engine.Job:
         return _engine.Job(
@@ -120,14 +107,14 @@ class _OpenL3Embedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
         self
             The fitted embedder.
         """
-        self._validate_params()
-        self.model_ = self._load_model()
+        self._check_params()
+        self.model_ = _engine.load_network(self._job())
         self.weights_id_ = str(self.model_.weights_id)
         return self
 
     def _clips(self, X):
         return _engine.as_clips(
-            X, what=self._what, allow_arrays=self._allow_arrays, column=self._column
+            X, what=self._modality, allow_arrays=self._allow_arrays, column=self._column
         )
 
     def _iter(self, clips, *, desc=None):
@@ -227,7 +214,8 @@ _COMMON_PARAMS_DOC = """
     content_type : {"env", "music"}, default="env"
         Training content of the weights.
     embedding_size : int, default=512
-        Embedding dimension (audio: 512 or 6144; image: 512 or 8192).
+        Embedding dimension (audio network: 512 or 6144; image network: 512
+        or 8192).
     hop_size : float, default=0.1
         Hop between one-second windows, in seconds.
     center : bool, default=True
@@ -260,7 +248,7 @@ _COMMON_PARAMS_DOC = """
 """
 
 
-class OpenL3AudioEmbedder(_OpenL3Embedder):
+class OpenL3AudioEmbedder(_OpenL3Embedder, auto_wrap_output_keys=None):
     __doc__ = (
         """OpenL3 audio embeddings of audio files, one per one-second window.
 
@@ -316,37 +304,8 @@ class OpenL3AudioEmbedder(_OpenL3Embedder):
 
     _allow_arrays = True
 
-    def __init__(
-        self,
-        weights=None,
-        input_repr="mel256",
-        content_type="env",
-        embedding_size=512,
-        *,
-        hop_size=0.1,
-        center=True,
-        duration=None,
-        batch_size=32,
-        device="cpu",
-        cache_dir=None,
-        n_jobs=None,
-        verbose=0,
-    ):
-        self.weights = weights
-        self.input_repr = input_repr
-        self.content_type = content_type
-        self.embedding_size = embedding_size
-        self.hop_size = hop_size
-        self.center = center
-        self.duration = duration
-        self.batch_size = batch_size
-        self.device = device
-        self.cache_dir = cache_dir
-        self.n_jobs = n_jobs
-        self.verbose = verbose
 
-
-class OpenL3FrameEmbedder(_OpenL3Embedder):
+class OpenL3FrameEmbedder(_OpenL3Embedder, auto_wrap_output_keys=None):
     __doc__ = (
         """OpenL3 image embeddings of the video frame that goes with each audio window.
 
@@ -421,7 +380,6 @@ class OpenL3FrameEmbedder(_OpenL3Embedder):
     )
 
     _modality = "video"
-    _what = "video"
     _column = "filename_video"
 
     def __init__(
@@ -441,27 +399,17 @@ class OpenL3FrameEmbedder(_OpenL3Embedder):
         n_jobs=None,
         verbose=0,
     ):
-        self.weights = weights
-        self.input_repr = input_repr
-        self.content_type = content_type
-        self.embedding_size = embedding_size
-        self.hop_size = hop_size
-        self.center = center
-        self.duration = duration
+        super().__init__(
+            weights, input_repr, content_type, embedding_size, hop_size=hop_size,
+            center=center, duration=duration, batch_size=batch_size, device=device,
+            cache_dir=cache_dir, n_jobs=n_jobs, verbose=verbose,
+        )
         self.frame_policy = frame_policy
-        self.batch_size = batch_size
-        self.device = device
-        self.cache_dir = cache_dir
-        self.n_jobs = n_jobs
-        self.verbose = verbose
 
-    def _validate_params(self) -> None:
-        super()._validate_params()
-        if self.frame_policy not in _media.FRAME_POLICIES:
-            raise ParameterError(
-                f"OpenL3FrameEmbedder: frame_policy must be one of {_media.FRAME_POLICIES}, "
-                f"got {self.frame_policy!r}."
-            )
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_choice("frame_policy", self.frame_policy, _media.FRAME_POLICIES,
+                     owner=type(self).__name__)
 
 
 class AudioVisualEmbedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):

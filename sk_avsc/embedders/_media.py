@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import AudioError, MediaError, ParameterError
+from .._validation import check_choice
+from ..exceptions import AudioError, MediaError
 from ..openl3.framing import window_centres
 
 __all__ = [
@@ -173,16 +174,13 @@ def frame_indices(
     ...               policy="authors").tolist()
     [0, 3, 6, 10]
     """
+    check_choice("frame_policy", policy, FRAME_POLICIES)
     if policy == "center":
         times = window_centres(n_windows, hop_size, center)
         # the epsilon keeps 0.3 s * 10 fps at frame 3 despite 2.9999999999999996
         return np.floor(times * fps + 1e-6).astype(np.int64)
-    if policy == "authors":
-        n_frames = len(np.arange(0, duration, 1.0 / fps))
-        return np.linspace(0, max(n_frames, 1) - 1, n_windows).astype(np.int64)
-    raise ParameterError(
-        f"frame_policy must be one of {FRAME_POLICIES}, got {policy!r}."
-    )
+    n_frames = len(np.arange(0, duration, 1.0 / fps))  # "authors"
+    return np.linspace(0, max(n_frames, 1) - 1, n_windows).astype(np.int64)
 
 
 def _ffmpeg_reason(exc: BaseException) -> str:

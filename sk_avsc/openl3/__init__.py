@@ -4,12 +4,18 @@ A port of OpenL3 (Cramer et al., ICASSP 2019; the ``openl3`` package 0.4.2 with 
 0.3 front-end) that reads the official Keras weight files. The functional API mirrors
 openl3's, so ``import openl3`` becomes ``from sk_avsc import openl3``.
 
-Submodules: :mod:`~sk_avsc.openl3.frontend` (the audio front-end),
-:mod:`~sk_avsc.openl3.models` (the networks), :mod:`~sk_avsc.openl3.weights` (weight
-files), :mod:`~sk_avsc.openl3.core` (functional API and preprocessing).
+Submodules: :mod:`~sk_avsc.openl3.framing` (how audio is cut into 1-s windows),
+:mod:`~sk_avsc.openl3.frontend` (the audio front-end), :mod:`~sk_avsc.openl3.models`
+(the networks), :mod:`~sk_avsc.openl3.weights` (reading Keras weight files),
+:mod:`~sk_avsc.openl3.audio` and :mod:`~sk_avsc.openl3.image` (preprocessing and
+embedding), :mod:`~sk_avsc.openl3.core` (the functional API under openl3's module name).
+Private: ``_loading`` (weights, device, dtype, compilation of the networks), ``_batching``
+(the list handling and batching loop both modalities share), ``_download`` (finding and
+downloading the official weight files).
 """
 
-from .core import (
+from . import core
+from .core import (  # noqa: F401  (listed in __all__ through core.__all__)
     embed_audio_windows,
     embed_images,
     get_audio_embedding,
@@ -30,14 +36,7 @@ from .models import (
 )
 
 __all__ = [
-    "load_audio_model",
-    "load_image_model",
-    "get_audio_embedding",
-    "get_image_embedding",
-    "preprocess_audio",
-    "preprocess_image",
-    "embed_audio_windows",
-    "embed_images",
+    *core.__all__,
     "AudioEmbeddingNetwork",
     "ImageEmbeddingNetwork",
     "AudioFrontend",

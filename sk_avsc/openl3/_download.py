@@ -30,6 +30,7 @@ import http.client
 import importlib.util
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -38,7 +39,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from sk_avsc.exceptions import ParameterError, WeightsError
+from sk_avsc._validation import check_choice
+from sk_avsc.exceptions import WeightsError
 
 __all__ = [
     "KNOWN_HASHES",
@@ -48,6 +50,7 @@ __all__ = [
     "search_dirs",
     "user_cache_dir",
     "weights_filename",
+    "parse_weights_filename",
     "git_blob_sha1",
 ]
 
@@ -86,13 +89,6 @@ _CHUNK = 1 << 16
 _STALE_PART_SECONDS = 24 * 3600
 
 
-def _check_choice(name: str, value, valid: tuple) -> None:
-    if value not in valid:
-        raise ParameterError(
-            f"Invalid {name} {value!r}: expected one of {', '.join(map(repr, valid))}."
-        )
-
-
 def weights_filename(modality: str, input_repr: str, content_type: str) -> str:
     """Name of the (decompressed) weight file of one network.
 
@@ -116,10 +112,31 @@ def weights_filename(modality: str, input_repr: str, content_type: str) -> str:
     >>> weights_filename("audio", "mel256", "env")
     'openl3_audio_mel256_env.h5'
     """
-    _check_choice("modality", modality, MODALITIES)
-    _check_choice("input_repr", input_repr, INPUT_REPRS)
-    _check_choice("content_type", content_type, CONTENT_TYPES)
+    check_choice("modality", modality, MODALITIES)
+    check_choice("input_repr", input_repr, INPUT_REPRS)
+    check_choice("content_type", content_type, CONTENT_TYPES)
     return f"openl3_{modality}_{input_repr}_{content_type}.h5"
+
+
+_NAME_RE = re.compile(
+    f"openl3_({'|'.join(MODALITIES)})_({'|'.join(INPUT_REPRS)})_({'|'.join(CONTENT_TYPES)})")
+
+
+def parse_weights_filename(name: str | os.PathLike) -> tuple[str, str, str] | None:
+    """``(modality, input_repr, content_type)`` named in a weight file's name, or None.
+
+    The inverse of :func:`weights_filename`; it finds the official pattern anywhere in
+    the base name, so renamed copies (``my_openl3_audio_mel128_env.h5.gz``) count too.
+
+    Examples
+    --------
+    >>> parse_weights_filename("/w/openl3_image_mel256_music-v0_4_0.h5.gz")
+    ('image', 'mel256', 'music')
+    >>> parse_weights_filename("weights.h5") is None
+    True
+    """
+    match = _NAME_RE.search(os.path.basename(os.fspath(name)))
+    return match.groups() if match else None
 
 
 def _candidate_names(filename: str) -> list[str]:

@@ -28,7 +28,7 @@ import math
 import torch
 from torch import nn
 
-from ..exceptions import ParameterError
+from .._validation import check_choice
 from .frontend import INPUT_REPRS, AudioFrontend, spectrogram_shape
 
 __all__ = [
@@ -64,16 +64,6 @@ LAYER_ORDER = (
     "conv3a", "bn3a", "conv3b", "bn3b",
     "conv4a", "bn4a", "embedding",
 )
-
-
-def check_choice(name: str, value, valid) -> None:
-    """Raise ParameterError naming ``name``, ``value`` and the valid values."""
-    try:
-        ok = value in valid
-    except TypeError:
-        ok = False
-    if not ok:
-        raise ParameterError(f"{name} must be one of {tuple(valid)}, got {value!r}.")
 
 
 def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:

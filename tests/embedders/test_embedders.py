@@ -339,6 +339,25 @@ def test_estimator_contract(cls):
     assert not hasattr(est, "n_features_in_")
 
 
+@pytest.mark.parametrize("cls", [OpenL3AudioEmbedder, OpenL3FrameEmbedder, AudioVisualEmbedder])
+def test_set_output_is_not_offered(cls):
+    # the output is (clips, windows, dim): no DataFrame holds it, so none of the three
+    # offers set_output, and a Pipeline asking for pandas output says so at once
+    est = cls()
+    assert not hasattr(est, "set_output")
+    with pytest.raises(ValueError, match=f"{cls.__name__}.*set_output"):
+        make_pipeline(est).set_output(transform="pandas")
+
+
+def test_global_pandas_output_keeps_the_3d_array(fitted_audio, rng):
+    import sklearn
+
+    clips = [(rng.uniform(-0.5, 0.5, 48000).astype(np.float32), 48000)]
+    with sklearn.config_context(transform_output="pandas"):
+        out = fitted_audio.transform(clips)
+    assert isinstance(out, np.ndarray) and out.shape == (1, 1, 512)  # 1 s, not centred
+
+
 @pytest.mark.parametrize(
     "params, match",
     [
@@ -348,6 +367,8 @@ def test_estimator_contract(cls):
         ({"duration": -1.0}, "duration"),
         ({"batch_size": 0}, "batch_size"),
         ({"n_jobs": 0}, "n_jobs"),
+        ({"duration": float("nan")}, "duration"),
+        ({"cache_dir": 3}, "cache_dir"),
         ({"input_repr": "mel64"}, "input_repr"),
         ({"embedding_size": 100}, "embedding_size"),
     ],
@@ -356,6 +377,14 @@ def test_invalid_parameters_fail_in_fit(params, match):
     est = audio_embedder(**params)  # __init__ stores, fit validates
     with pytest.raises(ParameterError, match=match):
         est.fit()
+
+
+def test_cache_dir_must_be_a_folder(tmp_path):
+    path = tmp_path / "a_file"
+    path.write_text("x")
+    with pytest.raises(ParameterError, match=r"OpenL3AudioEmbedder: cache_dir .*a_file.*not a "
+                                             r"folder"):
+        audio_embedder(cache_dir=path).fit()
 
 
 def test_frame_policy_and_weights_are_checked(tmp_path):

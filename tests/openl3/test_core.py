@@ -23,7 +23,7 @@ from sk_avsc.openl3 import (
     preprocess_audio,
     preprocess_image,
 )
-from sk_avsc.openl3 import core
+from sk_avsc.openl3 import _batching, _loading
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +144,37 @@ def test_lists_of_audio(audio_model):
         get_audio_embedding(clips, [48000] * 3, model=audio_model)
 
 
+def test_list_handling_is_the_same_for_audio_and_images(audio_model, image_model):
+    audio = np.ones(48000, np.float32)
+    frames = np.ones((1, 224, 224, 3), np.uint8)
+    with pytest.raises(AudioError, match="audio is an empty list"):
+        get_audio_embedding([], 48000, model=audio_model)
+    with pytest.raises(AudioError, match=r"audio\[1\]: .*empty"):
+        get_audio_embedding([audio, np.zeros(0, np.float32)], 48000, model=audio_model)
+    with pytest.raises(ImageError, match=r"image\[1\]: .*3 channels"):
+        get_image_embedding([frames, frames[..., :2]], model=image_model)
+    with pytest.raises(ParameterError, match="2 image arrays but 3 frame rates; pass one"):
+        get_image_embedding([frames, frames], frame_rate=[1, 2, 3], model=image_model)
+
+
+@pytest.mark.parametrize("start, stop", [(0, 3), (2, 7), (4, 5), (5, 9), (8, 20), (0, 9)])
+def test_concat_slices_like_the_concatenated_array(start, stop):
+    parts = [np.arange(n * 2, dtype=np.float32).reshape(n, 2) + 100 * n for n in (3, 1, 5)]
+    whole = np.concatenate(parts)
+    concat = _batching.Concat(parts)
+    assert concat.shape == whole.shape and concat.ndim == 2
+    np.testing.assert_array_equal(concat[start:stop], whole[start:stop])
+    np.testing.assert_array_equal(np.asarray(concat), whole)
+
+
+def test_audio_results_do_not_depend_on_batch_size(audio_model):
+    windows, _ = preprocess_audio(
+        np.random.default_rng(9).uniform(-1, 1, 96000).astype(np.float32), 48000, hop_size=0.5)
+    one = embed_audio_windows(windows, audio_model, batch_size=1)
+    many = embed_audio_windows(windows, audio_model, batch_size=3)
+    np.testing.assert_allclose(one, many, rtol=1e-5, atol=1e-6 * np.abs(many).max())
+
+
 def test_resampled_audio_matches_48k_version(audio_model):
     t = np.arange(44100) / 44100
     tone = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
@@ -198,7 +229,7 @@ def test_pickle_and_deepcopy_keep_the_model(audio_model):
 
 
 def test_compile_needs_a_compiler(monkeypatch):
-    monkeypatch.setattr(core.shutil, "which", lambda name: None)
+    monkeypatch.setattr(_loading.shutil, "which", lambda name: None)
     with pytest.raises(ParameterError, match="C\\+\\+ compiler"):
         load_audio_model("random", "mel128", "env", 512, compile=True)
 
@@ -226,9 +257,9 @@ def test_bad_audio(audio_model, audio, match):
     (dict(sr=float("nan")), "sr must be a positive"),
     (dict(hop_size=0), "hop_size must be a positive"),
     (dict(hop_size=-0.1), "hop_size must be a positive"),
-    (dict(hop_size=1e-6), "shorter than one sample"),
+    (dict(hop_size=1e-6), r"hop_size must be a positive number of seconds \(>= 1/48000\)"),
     (dict(center="yes"), "center must be True or False"),
-    (dict(batch_size=0), "batch_size must be an integer"),
+    (dict(batch_size=0), "batch_size must be an int >= 1"),
     (dict(input_repr="mel64"), r"input_repr must be one of \('linear', 'mel128', 'mel256'\)"),
     (dict(content_type="speech"), r"content_type must be one of \('music', 'env'\)"),
     (dict(embedding_size=128), r"embedding_size must be one of \(6144, 512\)"),

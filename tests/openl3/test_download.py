@@ -324,9 +324,9 @@ def test_stale_temporary_files_are_cleaned(env, server, monkeypatch):
 @pytest.mark.parametrize(
     "args, bad",
     [
-        (("video", "mel256", "env"), "'video'.*'audio', 'image'"),
-        (("audio", "mel512", "env"), "'mel512'.*'linear', 'mel128', 'mel256'"),
-        (("audio", "mel256", "speech"), "'speech'.*'env', 'music'"),
+        (("video", "mel256", "env"), r"modality must be one of \('audio', 'image'\), got 'video'"),
+        (("audio", "mel512", "env"), r"\('linear', 'mel128', 'mel256'\), got 'mel512'"),
+        (("audio", "mel256", "speech"), r"content_type must be one of \('env', 'music'\)"),
     ],
 )
 def test_invalid_choices_list_valid_values(env, args, bad):
@@ -363,3 +363,12 @@ def test_git_blob_sha1_matches_git(tmp_path):
     out = subprocess.run([git, "hash-object", str(path)], capture_output=True, text=True,
                          check=True)
     assert git_blob_sha1(path) == out.stdout.strip()
+
+
+def test_parse_weights_filename_inverts_weights_filename():
+    for m in _download.MODALITIES:
+        for r in _download.INPUT_REPRS:
+            for c in _download.CONTENT_TYPES:
+                name = _download.weights_filename(m, r, c)
+                assert _download.parse_weights_filename(f"/x/copy_{name}.gz") == (m, r, c)
+    assert _download.parse_weights_filename("openl3_video_mel256_env.h5") is None
