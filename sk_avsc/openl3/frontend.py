@@ -6,11 +6,13 @@ Three front-ends (``FRONTENDS``) feed the same convolutional networks and weight
   openl3's own decibel step (the one of kapre 0.1.4). Reproduced in float32 exactly enough
   that the embeddings match TensorFlow to ~1e-6 (relative L2) on the reference fixtures.
 * ``"kapre-0.1.4"``: openl3 0.3.1's, the kapre 0.1.4 ``Spectrogram``/``Melspectrogram``
-  layers, with which the features of the DCASE 2021 task 1B baseline paper were computed.
+  layers, with which the paper's audio features (Wang et al., ICASSP 2021) were computed.
   Its mel spectrogram differs from 0.4.2's (framing, mel scale, power before the mel
-  matrix), by relative L2 ~0.05-0.25 in the embeddings.
+  matrix): the embeddings of the same clip differ by relative L2 0.05-0.11 on the
+  random-weight reference network, 0.23-0.24 with the official mel256 weights.
 * ``"librosa"``: openl3 0.4.2's ``frontend="librosa"``, the spectrogram computed by librosa
-  0.11 outside the network. Reproduced with numpy; librosa itself is not needed.
+  0.11 outside the network. Reproduced with numpy (bit-identical to librosa 0.11 with the
+  same numpy); librosa itself is not needed.
 
 Each front-end has two implementations: :func:`spectrogram_numpy` (CPU, the exact one) and
 :func:`spectrogram_torch` (any device, ``torch.fft`` in float32, a documented deviation).
@@ -435,7 +437,7 @@ def _kapre_numpy(windows, n_fft, n_mels, padding, workers):
     mag = np.abs(stft)  # (n, frames, bins), float32
     if n_mels:
         mag = mag @ mel_filterbank(n_fft, n_mels)
-    return _to_decibel_numpy(mag)
+    return _to_decibel_numpy(mag).transpose(0, 2, 1)
 
 
 def _kapre014_numpy(windows, n_fft, n_mels, padding, workers):
@@ -451,16 +453,26 @@ def _kapre014_numpy(windows, n_fft, n_mels, padding, workers):
     log_spec = np.float32(10.0) * np.log(np.maximum(amplitude, np.float32(_AMIN)))
     log_spec /= np.float32(np.log(10.0))
     log_spec -= log_spec.max(axis=(1, 2), keepdims=True)
-    return np.maximum(log_spec, np.float32(-_DYNAMIC_RANGE))
+    return np.maximum(log_spec, np.float32(-_DYNAMIC_RANGE)).transpose(0, 2, 1)
+
+
+def _librosa_mel_matrix(n_fft: int, n_mels: int) -> np.ndarray:
+    # librosa's (n_mels, n_bins) layout: the same BLAS call as its einsum, bit-identical
+    key = ("librosa", n_fft, n_mels)
+    if key not in _MEL_CACHE:
+        basis = np.ascontiguousarray(mel_filterbank(n_fft, n_mels).T)
+        basis.setflags(write=False)
+        _MEL_CACHE[key] = basis
+    return _MEL_CACHE[key]
 
 
 def _librosa_numpy(windows, n_fft, n_mels, padding):
     # librosa.stft of float32 audio: float64 window and FFT (numpy.fft), complex64 result
     frames = _frames_numpy(windows, n_fft, padding)
     stft = np.fft.rfft(_scipy_hann(n_fft) * frames, axis=-1).astype(np.complex64)
-    mag = np.abs(stft)
+    mag = np.abs(stft).transpose(0, 2, 1)  # (n, bins, frames)
     if n_mels:
-        mag = mag @ mel_filterbank(n_fft, n_mels)
+        mag = _librosa_mel_matrix(n_fft, n_mels) @ mag
     # librosa.power_to_db(ref=1.0, amin=1e-10, top_db=80), then openl3's S -= S.max()
     log_spec = np.float32(10.0) * np.log10(np.maximum(np.float32(_AMIN), mag))
     log_spec = np.maximum(log_spec, log_spec.max(axis=(1, 2), keepdims=True)
@@ -509,7 +521,7 @@ def spectrogram_numpy(windows: np.ndarray, input_repr: str, frontend: str = "kap
         spec = _kapre014_numpy(windows, n_fft, n_mels, padding, workers)
     else:
         spec = _librosa_numpy(windows, n_fft, n_mels, padding)
-    return np.ascontiguousarray(spec.transpose(0, 2, 1))
+    return np.ascontiguousarray(spec)
 
 
 def spectrogram_torch(windows: torch.Tensor, input_repr: str,
