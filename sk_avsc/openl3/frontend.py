@@ -178,7 +178,10 @@ _TF_HANN_SHA1 = {
     2048: "9f737eade3e5464b4e8d99681832fe139b249dd8",
 }
 _WINDOW_CACHE: dict[int, np.ndarray] = {}
+_SCIPY_WINDOW_CACHE: dict[int, np.ndarray] = {}
 _MEL_CACHE: dict[tuple, np.ndarray] = {}
+# windows per block in the float64 front-ends (~10 MB each), bounding their memory
+_BLOCK = 8
 
 
 def _check_repr(input_repr: str) -> tuple[int, int | None]:
@@ -304,12 +307,11 @@ def hann_window(n_fft: int) -> np.ndarray:
 
 def _scipy_hann(n_fft: int) -> np.ndarray:
     # librosa.filters.get_window("hann", n_fft, fftbins=True): scipy's periodic Hann, float64
-    key = -n_fft  # beside hann_window's float32 TensorFlow tables in the same cache
-    if key not in _WINDOW_CACHE:
+    if n_fft not in _SCIPY_WINDOW_CACHE:
         window = scipy.signal.windows.get_window("hann", n_fft, fftbins=True)
         window.setflags(write=False)
-        _WINDOW_CACHE[key] = window
-    return _WINDOW_CACHE[key]
+        _SCIPY_WINDOW_CACHE[n_fft] = window
+    return _SCIPY_WINDOW_CACHE[n_fft]
 
 
 def _hz_to_mel(freq, htk=False):
@@ -516,12 +518,15 @@ def spectrogram_numpy(windows: np.ndarray, input_repr: str, frontend: str = "kap
     padding = frame_padding(input_repr, frontend)
     windows = np.asarray(windows, dtype=np.float32).reshape(-1, windows.shape[-1])
     if frontend == "kapre":
-        spec = _kapre_numpy(windows, n_fft, n_mels, padding, workers)
-    elif frontend == "kapre-0.1.4":
-        spec = _kapre014_numpy(windows, n_fft, n_mels, padding, workers)
-    else:
-        spec = _librosa_numpy(windows, n_fft, n_mels, padding)
-    return np.ascontiguousarray(spec)
+        return np.ascontiguousarray(_kapre_numpy(windows, n_fft, n_mels, padding, workers))
+    out = np.empty((windows.shape[0],) + spectrogram_shape(input_repr), dtype=np.float32)
+    for start in range(0, windows.shape[0], _BLOCK):
+        block = windows[start:start + _BLOCK]
+        if frontend == "kapre-0.1.4":
+            out[start:start + _BLOCK] = _kapre014_numpy(block, n_fft, n_mels, padding, workers)
+        else:
+            out[start:start + _BLOCK] = _librosa_numpy(block, n_fft, n_mels, padding)
+    return out
 
 
 def spectrogram_torch(windows: torch.Tensor, input_repr: str,
