@@ -29,11 +29,12 @@ import torch
 from torch import nn
 
 from .._validation import check_choice
-from .frontend import INPUT_REPRS, AudioFrontend, spectrogram_shape
+from .frontend import FRONTENDS, INPUT_REPRS, AudioFrontend, _tf_same_padding, spectrogram_shape
 
 __all__ = [
     "CONTENT_TYPES",
     "INPUT_REPRS",
+    "FRONTENDS",
     "AUDIO_EMBEDDING_SIZES",
     "IMAGE_EMBEDDING_SIZES",
     "ConvBody",
@@ -66,13 +67,6 @@ LAYER_ORDER = (
 )
 
 
-def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    # TensorFlow's "same": output ceil(size / stride), extra padding goes after.
-    out = -(-size // stride)
-    total = max((out - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
-
-
 class _MaxPool(nn.Module):
     """Max pooling with TensorFlow's "valid" or "same" padding for a fixed input size."""
 
@@ -82,7 +76,7 @@ class _MaxPool(nn.Module):
         self.stride = tuple(stride)
         if padding == "same":
             (top, bottom), (left, right) = (
-                _same_padding(n, k, s) for n, k, s in zip(in_size, self.kernel, self.stride)
+                _tf_same_padding(n, k, s) for n, k, s in zip(in_size, self.kernel, self.stride)
             )
             self.pad = (left, right, top, bottom)
             self.out_size = tuple(-(-n // s) for n, s in zip(in_size, self.stride))
@@ -337,10 +331,17 @@ class AudioEmbeddingNetwork(_EmbeddingNetwork):
         Training content of the weights (metadata only; it does not change the layers).
     embedding_size : {6144, 512}, default=6144
         Embedding dimension, set by the size of the final max pooling.
+    frontend : {"kapre", "kapre-0.1.4", "librosa"}, default="kapre"
+        Audio front-end (see :mod:`sk_avsc.openl3.frontend`): ``"kapre"`` openl3 0.4.2's,
+        ``"kapre-0.1.4"`` openl3 0.3.1's (with which the paper's features were made),
+        ``"librosa"`` openl3 0.4.2's ``frontend="librosa"``. The same weight files serve
+        all three; the embeddings differ.
 
     Attributes
     ----------
-    frontend : AudioFrontend
+    frontend : str
+        The front-end kind, as given.
+    spectrogram : AudioFrontend
         Waveform to dB spectrogram, shape ``(N, 1, n_bins, n_frames)``.
     body : ConvBody
         The convolutional network; its ``state_dict`` holds all learned weights.
@@ -351,7 +352,8 @@ class AudioEmbeddingNetwork(_EmbeddingNetwork):
         when the network is on a GPU (the spectrograms are then copied to it). ``None``:
         on the network's device, with ``torch.fft`` on accelerators, which is faster there
         but deviates from openl3 by up to ~3e-4 (mel, relative L2) and ~5e-3 (linear,
-        resampled tonal audio), measured on the reference fixtures.
+        resampled tonal audio), measured on the reference fixtures (other front-ends: see
+        :class:`~sk_avsc.openl3.frontend.AudioFrontend`).
 
     Examples
     --------
@@ -360,16 +362,20 @@ class AudioEmbeddingNetwork(_EmbeddingNetwork):
     ...     emb = net(torch.zeros(2, 1, 48000))
     >>> tuple(emb.shape)
     (2, 512)
+    >>> AudioEmbeddingNetwork("mel128", frontend="kapre-0.1.4").frontend
+    'kapre-0.1.4'
     """
 
     def __init__(self, input_repr: str = "mel256", content_type: str = "music",
-                 embedding_size: int = 6144) -> None:
+                 embedding_size: int = 6144, frontend: str = "kapre") -> None:
         super().__init__()
         check_choice("input_repr", input_repr, INPUT_REPRS)
         check_choice("content_type", content_type, CONTENT_TYPES)
         check_choice("embedding_size", embedding_size, AUDIO_EMBEDDING_SIZES)
+        check_choice("frontend", frontend, FRONTENDS)
         self._init_common(input_repr, content_type, embedding_size)
-        self.frontend = AudioFrontend(input_repr)
+        self.frontend = frontend
+        self.spectrogram = AudioFrontend(input_repr, frontend)
         self.frontend_device = "cpu"
         self.body = ConvBody(1, spectrogram_shape(input_repr),
                              _AUDIO_POOL[input_repr][embedding_size], "valid")
@@ -380,8 +386,11 @@ class AudioEmbeddingNetwork(_EmbeddingNetwork):
             x = x.to(self.device)
         elif x.device != torch.device(self.frontend_device):
             x = x.to(self.frontend_device)
-        spec = self.frontend(x)
+        spec = self.spectrogram(x)
         return self._run_body(spec.to(self.device))
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, frontend={self.frontend!r}"
 
 
 class ImageEmbeddingNetwork(_EmbeddingNetwork):
