@@ -142,8 +142,8 @@ class McDonnellResNet(nn.Module):
     >>> net = McDonnellResNet()
     >>> sum(p.numel() for p in net.parameters())
     3247416
-    >>> net.eval()(torch.zeros(2, 6, 128, 461)).shape
-    torch.Size([2, 10])
+    >>> net.eval()(torch.zeros(1, 6, 128, 24)).shape
+    torch.Size([1, 10])
     """
 
     def __init__(self, n_channels: int = 6, n_classes: int = 10, width: int = 24,
