@@ -200,7 +200,8 @@ class AudioVisualEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_clips,)
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        index = np.argmax(self.predict_proba(X), axis=1)
+        return self.classes_[index]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

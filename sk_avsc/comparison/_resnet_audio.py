@@ -385,7 +385,8 @@ class ResNetAudioClassifier(ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_clips,)
         """
-        return self.classes_[self._logits(X).argmax(dim=1).numpy()]
+        index = self._logits(X).argmax(dim=1).numpy()
+        return self.classes_[index]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
