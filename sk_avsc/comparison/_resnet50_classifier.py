@@ -329,6 +329,9 @@ class ResNet50FrameClassifier(ClassifierMixin, BaseEstimator):
         # the datasets hold the training frames: do not keep them in the fitted model
         net.train_split = None
         net.iterator_train__rng = None
+        # Adam's two moment buffers would triple the pickle (2 x 94 MB): a fitted model
+        # is for prediction; a later net_.partial_fit restarts the moments
+        net.optimizer_.state.clear()
         self.net_ = net
         self.classes_ = classes
         self.best_epoch_ = dict(net.callbacks_)["keep_best"].best_epoch_
