@@ -37,6 +37,11 @@ _LAZY = {
     "ClipAggregator": "aggregation",
     "make_system": "systems",
     "FeatureStore": "store",
+    "LogMelSpectrogram": "comparison",
+    "ResNetAudioClassifier": "comparison",
+    "VideoFrames": "comparison",
+    "ResNet50FrameClassifier": "comparison",
+    "AudioVisualEnsemble": "comparison",
 }
 _SUBMODULES = {
     "openl3",
@@ -50,6 +55,7 @@ _SUBMODULES = {
     "report",
     "systems",
     "store",
+    "comparison",
     "hear",
     "cli",
     "exceptions",
