@@ -25,19 +25,19 @@ from synthetic_av import make_av_scenes  # noqa: E402
 from sk_avsc import (  # noqa: E402
     ClipAggregator,
     LateFusionClassifier,
-    MLPClassifier,
+    SkorchMLPClassifier,
     StackedAVClassifier,
     ZScore,
 )
 
 
 def head(seed):
-    return MLPClassifier(hidden_sizes=(32, 16), lr=1e-2, max_epochs=20, random_state=seed)
+    return SkorchMLPClassifier(hidden_sizes=(32, 16), lr=1e-2, max_epochs=20, random_state=seed)
 
 
 def fusion_head(seed):
-    return MLPClassifier(hidden_sizes=(16,), dropout=0.0, batch_norm=False,
-                         activation="identity", lr=1e-2, max_epochs=20, random_state=seed)
+    return SkorchMLPClassifier(hidden_sizes=(16,), dropout=0.0, batch_norm=False,
+                               activation="identity", lr=1e-2, max_epochs=20, random_state=seed)
 
 
 def main(argv=None):

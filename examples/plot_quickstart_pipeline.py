@@ -28,7 +28,7 @@ from sklearn.pipeline import Pipeline
 from sk_avsc import (
     AudioVisualEmbedder,
     ClipAggregator,
-    MLPClassifier,
+    SkorchMLPClassifier,
     OpenL3AudioEmbedder,
     OpenL3FrameEmbedder,
     StackedAVClassifier,
@@ -63,8 +63,8 @@ epochs = 10 if SMALL else 60
 
 
 def head():
-    return MLPClassifier(hidden_sizes=(128, 64), max_epochs=epochs, batch_size=16,
-                         random_state=0)
+    return SkorchMLPClassifier(hidden_sizes=(128, 64), max_epochs=epochs, batch_size=16,
+                               random_state=0)
 
 
 model = Pipeline([

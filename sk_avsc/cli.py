@@ -177,7 +177,7 @@ def _build(system: str, audio_dim: int, *, epochs, batch_size, device, random_st
 
     from .aggregation import ClipAggregator
     from .fusion import LateFusionClassifier, StackedAVClassifier
-    from .neural import MLPClassifier
+    from .neural import SkorchMLPClassifier
     from .preprocessing import ZScore
 
     def mlp():
@@ -185,7 +185,7 @@ def _build(system: str, audio_dim: int, *, epochs, batch_size, device, random_st
                   random_state=random_state)
         if hidden is not None:
             kw["hidden_sizes"] = hidden
-        return MLPClassifier(**kw)
+        return SkorchMLPClassifier(**kw)
 
     select = None
     if system == "audio":
@@ -199,9 +199,10 @@ def _build(system: str, audio_dim: int, *, epochs, batch_size, device, random_st
     elif system == "proposed":
         # the authors' fusion head (StackedAVClassifier's default), with this run's epochs,
         # batch size, device and seed
-        fusion = MLPClassifier(hidden_sizes=(128,), dropout=0.0, batch_norm=False,
-                               activation="identity", max_epochs=epochs, batch_size=batch_size,
-                               device=device, random_state=random_state)
+        fusion = SkorchMLPClassifier(hidden_sizes=(128,), dropout=0.0, batch_norm=False,
+                                     activation="identity", max_epochs=epochs,
+                                     batch_size=batch_size, device=device,
+                                     random_state=random_state)
         clf = StackedAVClassifier(audio=mlp(), video=mlp(), fusion=fusion,
                                   audio_features=audio_dim)
     else:

@@ -10,7 +10,7 @@ from sklearn.model_selection import GroupKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 from skorch.exceptions import DeviceWarning
 
-from sk_avsc import MLPClassifier, ParameterError, ZScore
+from sk_avsc import SkorchMLPClassifier, ParameterError, ZScore
 from sk_avsc import neural
 
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 def small(**kwargs):
     params = dict(hidden_sizes=(16, 8), lr=1e-2, max_epochs=5, random_state=0)
     params.update(kwargs)
-    return MLPClassifier(**params)
+    return SkorchMLPClassifier(**params)
 
 
 def blobs(rng, n=240, d=6, n_classes=3):
@@ -31,7 +31,7 @@ def blobs(rng, n=240, d=6, n_classes=3):
 
 @pytest.fixture
 def recorded(monkeypatch):
-    """The (train, valid) tensors MLPClassifier.fit builds, in creation order."""
+    """The (train, valid) tensors SkorchMLPClassifier.fit builds, in creation order."""
     made = []
 
     class Recording(neural._BatchData):
@@ -113,7 +113,7 @@ def test_validation_split_by_groups(rng, recorded):
     X, y = blobs(rng, n=400)
     groups = np.repeat(np.arange(20), 20)
     X[:, 0] = groups  # mark each sample's group in a column we can read back
-    small(max_epochs=1, validation_fraction=0.2).fit(X, y, groups=groups)
+    small(max_epochs=1, validation_split=0.2).fit(X, y, groups=groups)
     (X_tr, _), (X_va, _) = recorded
     train_groups, valid_groups = set(X_tr[:, 0]), set(X_va[:, 0])
     assert not train_groups & valid_groups
@@ -123,7 +123,7 @@ def test_validation_split_by_groups(rng, recorded):
 
 def test_validation_split_stratified_without_groups(rng, recorded):
     X, y = blobs(rng, n=300)
-    small(max_epochs=1, validation_fraction=0.1).fit(X, y)
+    small(max_epochs=1, validation_split=0.1).fit(X, y)
     (_, y_tr), (_, y_va) = recorded
     assert len(y_va) == 30
     np.testing.assert_array_equal(np.bincount(y_va), [10, 10, 10])
@@ -142,7 +142,7 @@ def test_validation_data_is_used_as_is(rng, recorded):
 
 def test_no_validation(rng, recorded):
     X, y = blobs(rng)
-    clf = small(max_epochs=2, validation_fraction=None).fit(X, y)
+    clf = small(max_epochs=2, validation_split=None).fit(X, y)
     assert len(recorded) == 1 and clf.best_epoch_ is None
 
 
@@ -242,7 +242,7 @@ def test_authors_heads_load_strictly(tau2021_dir, rng, name, n_features):
     # default architecture, trained one epoch on random 10-class data
     X = rng.normal(size=(200, n_features)).astype(np.float32)
     y = np.arange(200) % 10
-    clf = MLPClassifier(max_epochs=1, random_state=0).fit(X, y)
+    clf = SkorchMLPClassifier(max_epochs=1, random_state=0).fit(X, y)
     state = torch.load(Path(tau2021_dir) / "reference-heads" / name, map_location="cpu",
                        weights_only=True)
     clf.module_.load_state_dict(state, strict=True)
@@ -266,7 +266,7 @@ def test_one_class_is_an_error(rng):
 @pytest.mark.parametrize("param, value", [("hidden_sizes", (8, 0)), ("dropout", 1.0),
                                           ("activation", "tanh"), ("lr", -1.0),
                                           ("max_epochs", 0), ("batch_size", 1.5),
-                                          ("validation_fraction", 1.0), ("patience", 0)])
+                                          ("validation_split", 1.0), ("patience", 0)])
 def test_invalid_parameters_are_named(rng, param, value):
     X, y = blobs(rng, n=30)
     with pytest.raises(ParameterError, match=param):

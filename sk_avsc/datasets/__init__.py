@@ -4,13 +4,14 @@
   its layout) into a scikit-learn ``Bunch`` of file paths, labels and locations.
 - :func:`make_av_scenes` writes a small synthetic dataset in that layout, with
   real WAV and MP4 files, for demos and tests.
-- :func:`authors_split`, :func:`location_split` and
+- :func:`authors_split`, :func:`location_split`, :class:`AuthorsSplit` and
   :class:`LocationShuffleSplit` split clips by recording location, never
   putting one location on both sides.
 """
 
 from ._splits import (
     AUTHORS_VALIDATION_LOCATIONS,
+    AuthorsSplit,
     LocationShuffleSplit,
     authors_split,
     location_split,
@@ -20,6 +21,7 @@ from ._tau import TAU_CITIES, TAU_CLASSES, load_tau2021
 
 __all__ = [
     "AUTHORS_VALIDATION_LOCATIONS",
+    "AuthorsSplit",
     "LocationShuffleSplit",
     "TAU_CITIES",
     "TAU_CLASSES",
