@@ -197,7 +197,9 @@ def check_validation_split(value, *, name: str = "validation_split", owner: str 
 a fraction in (0, 1) or a splitter with split(X, y, groups), got 1.0; e.g. \
 LocationShuffleSplit(test_size=0.1) for a split by location.
     """
-    if value is None or callable(getattr(value, "split", None)):
+    if value is None or (
+        callable(getattr(value, "split", None)) and not isinstance(value, (str, bytes))
+    ):
         return value
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     ok = ok and math.isfinite(value) and 0 < value < 1

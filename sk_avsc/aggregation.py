@@ -242,7 +242,8 @@ class ClipAggregator(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         routing : MetadataRouter
             The estimator's requests as scikit-learn's routing sees them.
         """
-        return MetadataRouter(owner=self).add(
+        # the self request is score's sample_weight (ClassifierMixin.score); fit's are removed
+        return MetadataRouter(owner=self).add_self_request(self).add(
             estimator=self.estimator, method_mapping=MethodMapping().add(caller="fit",
                                                                          callee="fit")
         )

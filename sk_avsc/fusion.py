@@ -127,7 +127,8 @@ class _AVBase(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             The stages (``audio``, ``video``, and ``fusion`` and the ``cv`` splitter
             for :class:`StackedAVClassifier`) as scikit-learn's routing sees them.
         """
-        router = MetadataRouter(owner=self)
+        # the self request is score's sample_weight (ClassifierMixin.score); fit's are removed
+        router = MetadataRouter(owner=self).add_self_request(self)
         for stage, est in self._components().items():
             router.add(**{stage: est}, method_mapping=MethodMapping().add(caller="fit",
                                                                           callee="fit"))

@@ -408,15 +408,14 @@ class SkorchMLPClassifier(ClassifierMixin, BaseEstimator):
         check_real("weight_decay", self.weight_decay, low=0, owner=owner)
         check_int("max_epochs", self.max_epochs, owner=owner)
         check_int("batch_size", self.batch_size, owner=owner)
-        check_validation_split(self.validation_split, owner=owner)
+        split = check_validation_split(self.validation_split, owner=owner)
         check_int("patience", self.patience, allow_none=True, owner=owner)
-        return sizes
+        return sizes, split
 
-    def _split(self, X, y, groups, rs):
+    def _split(self, X, y, split, groups, rs):
         """Indices (train, valid) of the internal validation split, or (all, None)."""
         n = len(y)
         idx = np.arange(n)
-        split = self.validation_split
         if split is None:
             return idx, None
         name = type(self).__name__
@@ -427,7 +426,7 @@ class SkorchMLPClassifier(ClassifierMixin, BaseEstimator):
                     f"{name}: groups must have one entry per sample ({n}), "
                     f"got shape {groups.shape}."
                 )
-        splitter = split if hasattr(split, "split") else _FractionSplit(split, random_state=rs)
+        splitter = _FractionSplit(split, random_state=rs) if isinstance(split, float) else split
         train, valid = (np.asarray(side) for side in next(iter(splitter.split(X, y, groups))))
         if len(valid) == 0 or len(train) < 2:
             warnings.warn(
@@ -466,7 +465,7 @@ class SkorchMLPClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : SkorchMLPClassifier
         """
-        sizes = self._check_params()
+        sizes, split = self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float32)
         check_classification_targets(y)
         name = type(self).__name__
@@ -499,7 +498,7 @@ class SkorchMLPClassifier(ClassifierMixin, BaseEstimator):
             X_tr, y_tr = X, y_enc
             y_val_enc = encoder.transform(y_val)
         else:
-            train, valid = self._split(X, y, groups, rs)
+            train, valid = self._split(X, y, split, groups, rs)
             X_tr, y_tr = X[train], y_enc[train]
             X_val = X[valid] if valid is not None else None
             y_val_enc = y_enc[valid] if valid is not None else None

@@ -17,6 +17,7 @@ from sk_avsc import (
     StackedAVClassifier,
     ZScore,
 )
+from sk_avsc.datasets import LocationShuffleSplit
 from synthetic_av import make_av_scenes
 
 
@@ -328,3 +329,37 @@ def test_random_state_seeds_default_classifiers(default_stacked):
     np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
     other = StackedAVClassifier(audio_features=3, random_state=8).fit(X, y)
     assert not np.array_equal(other.predict_proba(X), clf.predict_proba(X))
+
+
+def test_pipeline_with_location_grouped_validation_fits_inside_cross_val_score():
+    # issue 9, "Done when": ZScore -> ClipAggregator(StackedAVClassifier) with validation
+    # split by location fits in one call inside cross_val_score(params={"groups": g})
+    X, y, location = make_av_scenes(random_state=0)
+    d = X.shape[2] // 2
+    seen = []  # (groups, train, valid) of every validation split drawn inside the fits
+
+    class SpySplit(LocationShuffleSplit):
+        def split(self, X=None, y=None, groups=None):
+            for train, valid in super().split(X, y, groups):
+                seen.append((np.asarray(groups), train, valid))
+                yield train, valid
+
+    def net(**params):
+        params = {**dict(hidden_sizes=(16,), lr=1e-2, max_epochs=3, random_state=0,
+                         validation_split=SpySplit(test_size=0.2, random_state=0)), **params}
+        return SkorchMLPClassifier(**params).set_fit_request(groups=True)
+
+    outer = GroupKFold(n_splits=3)
+    with sklearn.config_context(enable_metadata_routing=True):
+        stacked = StackedAVClassifier(
+            net(), net(), net(hidden_sizes=(8,), dropout=0.0, batch_norm=False,
+                              activation="identity"), audio_features=d)
+        pipe = make_pipeline(ZScore(), ClipAggregator(stacked))
+        scores = cross_val_score(pipe, X, y, cv=outer, params={"groups": location})
+    assert scores.shape == (3,) and np.isfinite(scores).all()
+    assert len(seen) == 3 * 3  # audio, video and fusion network of each fold
+    for k, (train_clips, _) in enumerate(outer.split(X, y, location)):
+        for groups, train, valid in seen[3 * k: 3 * k + 3]:
+            # the locations of this fold's training clips, one per window
+            np.testing.assert_array_equal(groups, np.repeat(location[train_clips], X.shape[1]))
+            assert len(valid) > 0 and set(groups[train]).isdisjoint(groups[valid])

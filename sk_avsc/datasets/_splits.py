@@ -144,7 +144,7 @@ class AuthorsSplit(BaseCrossValidator):
     --------
     >>> from sk_avsc.datasets import AuthorsSplit
     >>> groups = ["lyon-1095", "lyon-1", "paris-99", "paris-2"]
-    >>> [(list(tr), list(va)) for tr, va in AuthorsSplit().split(groups, None, groups)]
+    >>> [(tr.tolist(), va.tolist()) for tr, va in AuthorsSplit().split(groups, None, groups)]
     [([1, 3], [0, 2])]
     """
 
