@@ -10,6 +10,8 @@ from sklearn.utils import get_tags
 from sklearn.utils.metadata_routing import _routing_enabled, process_routing
 from sklearn.utils.validation import check_is_fitted
 
+from .exceptions import ParameterError
+
 
 def fit_accepts(estimator, name: str) -> bool:
     """Whether ``estimator.fit`` has an explicit keyword parameter ``name``."""
@@ -51,6 +53,18 @@ def route_fit(owner, children: dict, **metadata) -> dict:
         )
         for name, child in children.items()
     }
+
+
+def check_groups(groups, n: int, *, owner: str, per: str = "sample"):
+    """``groups`` as an array of shape ``(n,)`` (None stays None); raise ParameterError."""
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    if groups.shape != (n,):
+        raise ParameterError(
+            f"{owner}: groups must have one entry per {per} ({n}), got shape {groups.shape}."
+        )
+    return groups
 
 
 def predict_from_proba(estimator, X):

@@ -14,7 +14,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._meta import ndim, predict_from_proba, route_fit
+from ._meta import check_groups, ndim, predict_from_proba, route_fit
 from ._validation import check_choice
 from .exceptions import ParameterError
 
@@ -210,16 +210,11 @@ class ClipAggregator(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if len(y) != n:
             raise ParameterError(f"{name}: X has {n} clips but y has {len(y)} labels.")
         check_classification_targets(y)
-        if groups is not None:
-            groups = np.asarray(groups)
-            if groups.shape != (n,):
-                raise ParameterError(
-                    f"{name}: groups must have one entry per clip ({n}), got shape "
-                    f"{groups.shape}."
-                )
-        elif not _routing_enabled() or get_routing_for_object(self.estimator).consumes(
-            "fit", ["groups"]
-        ):
+        groups = check_groups(groups, n, owner=name, per="clip")
+        # without groups, the clip index, to an estimator that would get groups
+        consumes = not _routing_enabled() or get_routing_for_object(self.estimator).consumes(
+            "fit", ["groups"])
+        if groups is None and consumes:
             groups = np.arange(n)  # keep a clip's windows on one side of a split
         estimator = clone(self.estimator)
         params = route_fit(self, {"estimator": estimator}, groups=groups,

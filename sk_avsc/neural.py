@@ -19,6 +19,7 @@ from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PassthroughSco
 from skorch.helper import predefined_split
 from torch import nn
 
+from ._meta import check_groups
 from ._validation import (
     check_bool,
     check_choice,
@@ -419,13 +420,7 @@ class SkorchMLPClassifier(ClassifierMixin, BaseEstimator):
         if split is None:
             return idx, None
         name = type(self).__name__
-        if groups is not None:
-            groups = np.asarray(groups)
-            if groups.shape != (n,):
-                raise ParameterError(
-                    f"{name}: groups must have one entry per sample ({n}), "
-                    f"got shape {groups.shape}."
-                )
+        groups = check_groups(groups, n, owner=name)
         splitter = _FractionSplit(split, random_state=rs) if isinstance(split, float) else split
         train, valid = (np.asarray(side) for side in next(iter(splitter.split(X, y, groups))))
         if len(valid) == 0 or len(train) < 2:
