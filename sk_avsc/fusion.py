@@ -102,7 +102,8 @@ class _AVBase(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if self.random_state is not None:
             seeds = [int(s) for s in rng.randint(np.iinfo(np.int32).max, size=n + 1)]
         split = self.validation_split
-        if isinstance(split, numbers.Real) and not isinstance(split, bool):
+        builds = any(getattr(self, stage) is None for stage in self._stages)
+        if builds and isinstance(split, numbers.Real) and not isinstance(split, bool):
             # one seed even without random_state: the built networks share one split
             seed = seeds[-1] if seeds[-1] is not None else int(rng.randint(2**31 - 1))
             split = _FractionSplit(split, random_state=seed)
