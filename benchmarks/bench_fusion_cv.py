@@ -20,7 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sk_avsc import (
     ClipAggregator,
     LateFusionClassifier,
-    MLPClassifier,
+    SkorchMLPClassifier,
     StackedAVClassifier,
     ZScore,
 )
@@ -28,12 +28,12 @@ from sk_avsc.datasets import make_av_embeddings as make_av_scenes
 
 
 def head(seed):
-    return MLPClassifier(hidden_sizes=(32, 16), lr=1e-2, max_epochs=20, random_state=seed)
+    return SkorchMLPClassifier(hidden_sizes=(32, 16), lr=1e-2, max_epochs=20, random_state=seed)
 
 
 def fusion_head(seed):
-    return MLPClassifier(hidden_sizes=(16,), dropout=0.0, batch_norm=False,
-                         activation="identity", lr=1e-2, max_epochs=20, random_state=seed)
+    return SkorchMLPClassifier(hidden_sizes=(16,), dropout=0.0, batch_norm=False,
+                               activation="identity", lr=1e-2, max_epochs=20, random_state=seed)
 
 
 def main(argv=None):

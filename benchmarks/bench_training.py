@@ -1,17 +1,17 @@
-"""Training speed of MLPClassifier.fit against a bare PyTorch loop (same work).
+"""Training speed of SkorchMLPClassifier.fit against a bare PyTorch loop (same work).
 
 Both train the paper's network (512 -> 512 -> 128 -> 64 -> 10, BatchNorm, ReLU,
 Dropout 0.2) with Adam (lr 1e-4, weight decay 1e-4) on the cross-entropy at batch size
 64, shuffle every epoch, evaluate the validation loss once per epoch (batches of 1024)
-and keep a copy of the best weights: the work MLPClassifier.fit does. The bare loop
+and keep a copy of the best weights: the work SkorchMLPClassifier.fit does. The bare loop
 gathers each batch from one float32 tensor by index (``index_select`` on a per-epoch
-``randperm``), the same data access as MLPClassifier, so the ratio measures what
+``randperm``), the same data access as SkorchMLPClassifier, so the ratio measures what
 skorch and the estimator wrapper add. For context, the
 same network in a stock skorch ``NeuralNetClassifier`` (per-sample DataLoader) is timed
 too (``--no-stock`` skips it).
 
 Prints windows/s (training windows x epochs / wall time, best of ``--repeats``
-interleaved runs) and the ratio of bare-loop to MLPClassifier time.
+interleaved runs) and the ratio of bare-loop to SkorchMLPClassifier time.
 
     python benchmarks/bench_training.py [--windows 100000] [--epochs 2] [--threads 1]
 """
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sk_avsc import MLPClassifier
+from sk_avsc import SkorchMLPClassifier
 from sk_avsc.neural import MLPModule
 
 LR, WEIGHT_DECAY, BATCH = 1e-4, 1e-4, 64
@@ -71,7 +71,7 @@ def bare_loop(X, y, X_val, y_val, epochs, seed=0):
 
 
 def sk_avsc_fit(X, y, X_val, y_val, epochs, seed=0):
-    clf = MLPClassifier(max_epochs=epochs, random_state=seed)
+    clf = SkorchMLPClassifier(max_epochs=epochs, random_state=seed)
     return clf.fit(X, y, validation_data=(X_val, y_val))
 
 
@@ -102,7 +102,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     X, y, X_val, y_val = make_data(args.windows)
-    systems = {"bare PyTorch loop": bare_loop, "sk_avsc MLPClassifier": sk_avsc_fit}
+    systems = {"bare PyTorch loop": bare_loop, "sk_avsc SkorchMLPClassifier": sk_avsc_fit}
     if not args.no_stock:
         systems["stock skorch (DataLoader)"] = stock_skorch
     sk_avsc_fit(X[:1000], y[:1000], X_val[:100], y_val[:100], 1)  # warm-up
@@ -120,8 +120,8 @@ def main(argv=None):
           f"best of {args.repeats}")
     for name, ts in times.items():
         print(f"  {name:28s} {n_train / min(ts):10,.0f} windows/s  ({min(ts):.2f} s)")
-    ratio = min(times["sk_avsc MLPClassifier"]) / min(times["bare PyTorch loop"])
-    print(f"  MLPClassifier time / bare loop time = {ratio:.2f} (target <= 1.5)")
+    ratio = min(times["sk_avsc SkorchMLPClassifier"]) / min(times["bare PyTorch loop"])
+    print(f"  SkorchMLPClassifier time / bare loop time = {ratio:.2f} (target <= 1.5)")
 
 
 if __name__ == "__main__":

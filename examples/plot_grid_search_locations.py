@@ -8,7 +8,7 @@ location on both sides measures how well a model recognises *places*, not *scene
 each location on one side.
 
 OpenL3 embeddings do not depend on the classifier's hyper-parameters, so they are computed
-once, and the grid search runs over a light ``ZScore -> ClipAggregator(MLPClassifier)``
+once, and the grid search runs over a light ``ZScore -> ClipAggregator(SkorchMLPClassifier)``
 pipeline on the stored ``(n_clips, n_windows, 1024)`` array. Data: a small synthetic dataset,
 OpenL3 with *random* weights (no download); ``SK_AVSC_EXAMPLE_SMALL=1`` shrinks everything.
 """
@@ -25,7 +25,7 @@ import torch
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import Pipeline
 
-from sk_avsc import ClipAggregator, MLPClassifier, ZScore
+from sk_avsc import ClipAggregator, SkorchMLPClassifier, ZScore
 from sk_avsc.datasets import load_tau2021, make_av_scenes
 from sk_avsc.exceptions import RandomWeightsWarning
 from sk_avsc.systems import make_embedder
@@ -55,12 +55,12 @@ X = make_embedder(weights="random", hop_size=0.5,
 print(f"embeddings: {X.shape} (clips, windows, audio + video features)")
 
 # %%
-# The search: each fold holds out whole locations. ``validation_fraction=None`` trains each
+# The search: each fold holds out whole locations. ``validation_split=None`` trains each
 # head for a fixed number of epochs on all of its training fold.
 pipe = Pipeline([
     ("zscore", ZScore()),
-    ("clf", ClipAggregator(MLPClassifier(max_epochs=5 if SMALL else 40, batch_size=16,
-                                         validation_fraction=None, random_state=0))),
+    ("clf", ClipAggregator(SkorchMLPClassifier(max_epochs=5 if SMALL else 40, batch_size=16,
+                                               validation_split=None, random_state=0))),
 ])
 grid = {"clf__estimator__hidden_sizes": [(64,), (256, 64)] if SMALL
         else [(64,), (256, 64), (512, 128, 64)]}

@@ -31,7 +31,7 @@ _LAZY = {
     "OpenL3FrameEmbedder": "embedders",
     "AudioVisualEmbedder": "embedders",
     "ZScore": "preprocessing",
-    "MLPClassifier": "neural",
+    "SkorchMLPClassifier": "neural",
     "StackedAVClassifier": "fusion",
     "LateFusionClassifier": "fusion",
     "ClipAggregator": "aggregation",

@@ -7,6 +7,10 @@ import inspect
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import get_tags
+from sklearn.utils.metadata_routing import _routing_enabled, process_routing
+from sklearn.utils.validation import check_is_fitted
+
+from .exceptions import ParameterError
 
 
 def fit_accepts(estimator, name: str) -> bool:
@@ -22,14 +26,55 @@ def fit_accepts(estimator, name: str) -> bool:
     )
 
 
-def fit_with(estimator, X, y, **kwargs):
-    """``estimator.fit(X, y, **kwargs)`` passing only the non-None keywords it accepts."""
-    accepted = {k: v for k, v in kwargs.items() if v is not None and fit_accepts(estimator, k)}
-    return estimator.fit(X, y, **accepted)
+def route_fit(owner, children: dict, **metadata) -> dict:
+    """Which metadata each child of ``owner.fit`` gets: ``{child name: {name: value}}``.
+
+    With metadata routing enabled, scikit-learn decides (``process_routing`` on
+    ``owner.get_metadata_routing()``): a child gets what it requested
+    (``set_fit_request``, or ``set_split_request`` for the child named
+    ``"splitter"``), and metadata passed to a child that left its request unset
+    raises. With routing off (the behaviour from before routing existed), each
+    estimator whose ``fit`` accepts a keyword gets it, and the splitter gets ``groups``.
+    ``None`` values count as not passed. Callers replace a value by what the child must
+    see (its columns, its windows) and keep the keys.
+    """
+    metadata = {k: v for k, v in metadata.items() if v is not None}
+    if _routing_enabled():
+        routed = process_routing(owner, "fit", **metadata)
+        return {
+            name: dict(routed[name]["split" if name == "splitter" else "fit"])
+            for name in children
+        }
+    return {
+        name: (
+            {k: v for k, v in metadata.items() if k == "groups"}
+            if name == "splitter"
+            else {k: v for k, v in metadata.items() if fit_accepts(child, k)}
+        )
+        for name, child in children.items()
+    }
+
+
+def check_groups(groups, n: int, *, owner: str, per: str = "sample"):
+    """``groups`` as an array of shape ``(n,)`` (None stays None); raise ParameterError."""
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    if groups.shape != (n,):
+        raise ParameterError(
+            f"{owner}: groups must have one entry per {per} ({n}), got shape {groups.shape}."
+        )
+    return groups
+
+
+def predict_from_proba(estimator, X):
+    """``estimator.classes_`` at the argmax of ``estimator.predict_proba(X)``."""
+    check_is_fitted(estimator)
+    return estimator.classes_[np.argmax(estimator.predict_proba(X), axis=1)]
 
 
 def representation(estimator, X) -> np.ndarray:
-    """Stage-1 features: ``embed`` (MLPClassifier), else ``transform``, else probabilities."""
+    """Stage-1 features: ``embed`` (SkorchMLPClassifier), else ``transform``, else probabilities."""
     for method in ("embed", "transform", "predict_proba"):
         if hasattr(estimator, method):
             return np.asarray(getattr(estimator, method)(X), dtype=np.float32)

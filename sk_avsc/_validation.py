@@ -26,6 +26,8 @@ __all__ = [
     "check_n_jobs",
     "check_folder",
     "check_device",
+    "check_int_sequence",
+    "check_validation_split",
 ]
 
 
@@ -43,10 +45,10 @@ def check_int(name: str, value, *, low: int | None = 1, high: int | None = None,
     --------
     >>> check_int("batch_size", 32)
     32
-    >>> check_int("batch_size", 0, owner="MLPClassifier")
+    >>> check_int("batch_size", 0, owner="SkorchMLPClassifier")
     Traceback (most recent call last):
     ...
-    sk_avsc.exceptions.ParameterError: MLPClassifier: batch_size must be an int >= 1, got 0.
+    sk_avsc.exceptions.ParameterError: SkorchMLPClassifier: batch_size must be an int >= 1, got 0.
     """
     if value is None and allow_none:
         return None
@@ -210,3 +212,50 @@ def check_device(value, *, name: str = "device", owner: str | None = None):
     if device.type == "cuda" and not torch.cuda.is_available():
         _fail(owner, name, "an available device", value, "CUDA is not available; use 'cpu'")
     return device
+
+
+def check_int_sequence(name: str, value, *, low: int = 1, owner: str | None = None) -> tuple:
+    """``tuple(value)`` if it is a sequence of ints ``>= low`` (empty allowed).
+
+    Examples
+    --------
+    >>> check_int_sequence("hidden_sizes", [512, 128])
+    (512, 128)
+    """
+    try:
+        items = tuple(value)
+    except TypeError:
+        items = None
+    ok = items is not None and not isinstance(value, (str, bytes))
+    ok = ok and all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= low for v in items
+    )
+    if not ok:
+        _fail(owner, name, f"a tuple of ints >= {low}", value)
+    return tuple(int(v) for v in items)
+
+
+def check_validation_split(value, *, name: str = "validation_split", owner: str | None = None):
+    """``None``, a fraction in (0, 1) (as a ``float``) or a splitter with ``split(X, y, groups)``.
+
+    Examples
+    --------
+    >>> check_validation_split(0.1)
+    0.1
+    >>> check_validation_split(1.0, owner="SkorchMLPClassifier")
+    Traceback (most recent call last):
+    ...
+    sk_avsc.exceptions.ParameterError: SkorchMLPClassifier: validation_split must be None, \
+a fraction in (0, 1) or a splitter with split(X, y, groups), got 1.0; e.g. \
+LocationShuffleSplit(test_size=0.1) for a split by location.
+    """
+    if value is None or (
+        callable(getattr(value, "split", None)) and not isinstance(value, (str, bytes))
+    ):
+        return value
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value) and 0 < value < 1
+    if not ok:
+        _fail(owner, name, "None, a fraction in (0, 1) or a splitter with split(X, y, groups)",
+              value, "e.g. LocationShuffleSplit(test_size=0.1) for a split by location")
+    return float(value)

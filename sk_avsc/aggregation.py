@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.utils import get_tags
+from sklearn.utils import get_tags, metadata_routing
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    get_routing_for_object,
+)
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._meta import fit_accepts, fit_with, ndim
+from ._meta import check_groups, ndim, predict_from_proba, route_fit
+from ._validation import check_choice
 from .exceptions import ParameterError
 
 __all__ = ["ClipAggregator", "aggregate_windows", "AGGREGATION_METHODS"]
@@ -70,8 +77,7 @@ def aggregate_windows(window_proba, *, method: str = "sum") -> np.ndarray:
     >>> aggregate_windows(p, method="vote")
     array([[0.3333, 0.6667]])
     """
-    if method not in AGGREGATION_METHODS:
-        raise ParameterError(f"method must be one of {AGGREGATION_METHODS}, got {method!r}.")
+    check_choice("method", method, AGGREGATION_METHODS)
     p = check_window_proba(window_proba)
     if method == "sum":
         scores = p.sum(axis=1)
@@ -98,7 +104,8 @@ class ClipAggregator(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     ----------
     estimator : classifier
         Any scikit-learn classifier with ``predict_proba`` (cloned), e.g.
-        :class:`MLPClassifier`, :class:`StackedAVClassifier` or ``LogisticRegression``.
+        :class:`SkorchMLPClassifier`, :class:`StackedAVClassifier` or
+        ``LogisticRegression``.
     method : {"sum", "log", "vote"}, default="sum"
         The clip rule of :func:`aggregate_windows`: ``"sum"`` (the paper's) sums the
         window probabilities, ``"log"`` their logarithms, ``"vote"`` counts argmaxes.
@@ -114,17 +121,23 @@ class ClipAggregator(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     See Also
     --------
-    MLPClassifier, StackedAVClassifier, LateFusionClassifier : window-level classifiers.
+    SkorchMLPClassifier, StackedAVClassifier, LateFusionClassifier : window-level
+        classifiers.
 
     Notes
     -----
     Windows of one clip are strongly correlated, so they must not straddle a
-    validation split. When ``fit`` gets no ``groups``, the clip index is passed as
-    ``groups`` to an estimator whose ``fit`` accepts ``groups`` (MLPClassifier and
-    the fusion classifiers do), so its internal validation split is by clip; clip-level
-    ``groups`` (e.g. locations, recommended) are repeated for each window.
+    validation split. Clip-level ``groups`` (e.g. locations, recommended) are repeated
+    for each window; when ``fit`` gets none, the clip index is passed instead, so the
+    estimator's internal validation split is at least by clip.
     ``validation_data=(X_val, y_val)`` with 3-D ``X_val`` is likewise expanded to
-    windows for an estimator that accepts it.
+    windows. Who gets them: with metadata routing off, an estimator whose ``fit``
+    accepts ``groups`` (:class:`SkorchMLPClassifier` and the fusion classifiers do)
+    or ``validation_data``. With routing on, ClipAggregator is a router like
+    scikit-learn's meta-estimators (it has no ``set_fit_request`` of its own): the
+    estimator gets what it requested, e.g.
+    ``ClipAggregator(SkorchMLPClassifier().set_fit_request(groups=True))``, and
+    passing metadata whose request the estimator left unset raises.
 
     Examples
     --------
@@ -140,6 +153,12 @@ class ClipAggregator(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     >>> (clf.predict(X) == y).mean() > 0.9
     np.True_
     """
+
+    # a router, not a consumer: no set_fit_request of its own (see Notes)
+    __metadata_request__fit = {
+        "groups": metadata_routing.UNUSED,
+        "validation_data": metadata_routing.UNUSED,
+    }
 
     def __init__(self, estimator, method: str = "sum"):
         self.estimator = estimator
@@ -170,21 +189,18 @@ class ClipAggregator(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_clips,)
             Clip labels (repeated for each window).
         groups : array-like of shape (n_clips,), default=None
-            Group of each clip (e.g. location), repeated per window and passed to an
-            estimator whose ``fit`` accepts ``groups``; default: the clip index.
+            Group of each clip (e.g. location), repeated per window and passed to the
+            estimator (see Notes for when); default: the clip index.
         validation_data : tuple (X_val, y_val), default=None
-            Clip-level validation set, expanded to windows and passed to an estimator
-            whose ``fit`` accepts ``validation_data``.
+            Clip-level validation set, expanded to windows and passed to the estimator
+            (see Notes for when).
 
         Returns
         -------
         self : ClipAggregator
         """
         name = type(self).__name__
-        if self.method not in AGGREGATION_METHODS:
-            raise ParameterError(
-                f"{name}: method must be one of {AGGREGATION_METHODS}, got {self.method!r}."
-            )
+        check_choice("method", self.method, AGGREGATION_METHODS, owner=name)
         if y is None:
             raise ParameterError(
                 f"{name} requires y to be passed, but the target y is None."
@@ -194,24 +210,38 @@ class ClipAggregator(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if len(y) != n:
             raise ParameterError(f"{name}: X has {n} clips but y has {len(y)} labels.")
         check_classification_targets(y)
-        if groups is None:
-            groups = np.arange(n)
-        groups = np.asarray(groups)
-        if groups.shape != (n,):
-            raise ParameterError(
-                f"{name}: groups must have one entry per clip ({n}), got shape {groups.shape}."
-            )
+        groups = check_groups(groups, n, owner=name, per="clip")
+        # without groups, the clip index, to an estimator that would get groups
+        consumes = not _routing_enabled() or get_routing_for_object(self.estimator).consumes(
+            "fit", ["groups"])
+        if groups is None and consumes:
+            groups = np.arange(n)  # keep a clip's windows on one side of a split
         estimator = clone(self.estimator)
-        val = None
-        if validation_data is not None and fit_accepts(estimator, "validation_data"):
+        params = route_fit(self, {"estimator": estimator}, groups=groups,
+                           validation_data=validation_data)["estimator"]
+        if "groups" in params:
+            params["groups"] = np.repeat(groups, w)
+        if "validation_data" in params:
             X_val, y_val = validation_data
-            Xv2, nv, wv = self._windows(X_val, reset=False)
-            val = (Xv2, np.repeat(np.asarray(y_val), wv))
-        self.estimator_ = fit_with(
-            estimator, X2, np.repeat(y, w), groups=np.repeat(groups, w), validation_data=val
-        )
+            Xv2, _, wv = self._windows(X_val, reset=False)
+            params["validation_data"] = (Xv2, np.repeat(np.asarray(y_val), wv))
+        self.estimator_ = estimator.fit(X2, np.repeat(y, w), **params)
         self.classes_ = self.estimator_.classes_
         return self
+
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object (``fit`` to ``estimator.fit``).
+
+        Returns
+        -------
+        routing : MetadataRouter
+            The estimator's requests as scikit-learn's routing sees them.
+        """
+        # the self request is score's sample_weight (ClassifierMixin.score); fit's are removed
+        return MetadataRouter(owner=self).add_self_request(self).add(
+            estimator=self.estimator, method_mapping=MethodMapping().add(caller="fit",
+                                                                         callee="fit")
+        )
 
     def predict_window_proba(self, X):
         """Class probabilities of every window (for the 1-s scoring DCASE uses).
@@ -254,8 +284,7 @@ class ClipAggregator(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_clips,)
         """
-        check_is_fitted(self)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return predict_from_proba(self, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -18,9 +19,18 @@ from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PassthroughSco
 from skorch.helper import predefined_split
 from torch import nn
 
-from .exceptions import ParameterError
+from ._meta import check_groups
+from ._validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_int_sequence,
+    check_real,
+    check_validation_split,
+)
+from .exceptions import ParameterError, SkAvscWarning
 
-__all__ = ["MLPClassifier", "MLPModule"]
+__all__ = ["SkorchMLPClassifier", "MLPModule"]
 
 _ACTIVATIONS = {"relu": nn.ReLU, "identity": None}
 
@@ -28,7 +38,7 @@ _ACTIVATIONS = {"relu": nn.ReLU, "identity": None}
 class MLPModule(nn.Module):
     """Linear-BatchNorm-ReLU-Dropout blocks then a Linear output, in ``self.model``.
 
-    With the defaults of :class:`MLPClassifier` this is the authors' head: its
+    With the defaults of :class:`SkorchMLPClassifier` this is the authors' head: its
     ``state_dict`` keys are ``model.{0,1,4,5,8,9,12}``, so their released
     ``audio_model.pt`` / ``video_model.pt`` / ``early_fusion_model.pt`` load with
     ``strict=True``. Modules that do nothing (BatchNorm when ``batch_norm=False``, the
@@ -188,7 +198,59 @@ def _noop(*args, **kwargs):
     pass
 
 
-class MLPClassifier(ClassifierMixin, BaseEstimator):
+class _FractionSplit:
+    """What ``validation_split=<float>`` means: hold out a fraction in one split.
+
+    By ``groups`` when given (``GroupShuffleSplit``: no group on both sides), otherwise
+    stratified by class; when stratifying is impossible (a class with one sample, fewer
+    held-out samples than classes) it warns and holds out a random fraction instead.
+    The fusion classifiers give one seeded instance to all their default networks, so
+    that the three use the same validation samples.
+    """
+
+    def __init__(self, test_size: float, random_state=None):
+        self.test_size = test_size
+        self.random_state = random_state
+
+    def __repr__(self):
+        return f"{type(self).__name__}(test_size={self.test_size!r}, " \
+               f"random_state={self.random_state!r})"
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return 1
+
+    def split(self, X, y, groups=None):
+        idx = np.arange(len(y))
+        ts, rs = self.test_size, self.random_state
+        if groups is not None:
+            if len(np.unique(groups)) < 2:
+                raise ParameterError(
+                    f"validation_split={ts} with groups needs at least 2 distinct groups "
+                    "(e.g. locations); pass more groups, validation_data=, or "
+                    "validation_split=None."
+                )
+            yield next(GroupShuffleSplit(n_splits=1, test_size=ts, random_state=rs).split(
+                idx, y, groups))
+            return
+        try:
+            yield next(StratifiedShuffleSplit(n_splits=1, test_size=ts, random_state=rs).split(
+                idx, y))
+            return
+        except ValueError as exc:
+            warnings.warn(
+                f"validation_split={ts}: cannot stratify the validation split by class "
+                f"({exc}); holding out a random {ts:g} of the samples instead.",
+                SkAvscWarning,
+                stacklevel=4,
+            )
+        n_valid = max(1, int(round(ts * len(idx))))
+        if len(idx) - n_valid < 1:
+            yield idx, idx[:0]
+            return
+        yield next(ShuffleSplit(n_splits=1, test_size=n_valid, random_state=rs).split(idx))
+
+
+class SkorchMLPClassifier(ClassifierMixin, BaseEstimator):
     """The paper's multilayer-perceptron head, trained with skorch.
 
     Hidden blocks of Linear, BatchNorm1d, ReLU and Dropout, then a Linear layer to the
@@ -216,11 +278,17 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         Number of passes over the training windows.
     batch_size : int, default=64
         Training mini-batch size (windows).
-    validation_fraction : float or None, default=0.1
-        Fraction held out inside :meth:`fit` to pick the best epoch: by ``groups`` when
-        given (no group on both sides), otherwise stratified by class. ``None`` or 0
-        trains on everything and keeps the last epoch's weights. Ignored when ``fit``
-        gets ``validation_data``.
+    validation_split : float, splitter or None, default=0.1
+        The validation samples held out inside :meth:`fit` to pick the best epoch
+        (skorch's ``train_split``). A float is the fraction held out: by the ``groups``
+        passed to ``fit`` when given (no group on both sides), otherwise stratified by
+        class (with a :class:`~sk_avsc.SkAvscWarning` and an unstratified split when
+        the classes are too small to stratify). A splitter (an object with
+        ``split(X, y, groups)``, e.g. ``LocationShuffleSplit(test_size=0.1)`` or
+        ``AuthorsSplit()`` of :mod:`sk_avsc.datasets`) is called on the training data
+        and ``groups``, and its first split is used. ``None`` trains on everything and
+        keeps the last epoch's weights. A split with an empty side warns and trains
+        without validation. Ignored when ``fit`` gets ``validation_data``.
     patience : int or None, default=None
         Stop when the validation loss has not improved for this many epochs. ``None``
         (the paper) trains all ``max_epochs``.
@@ -260,6 +328,19 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
+    Not :class:`sklearn.neural_network.MLPClassifier`: the parameters are skorch's
+    (``lr``, ``max_epochs``, ``batch_size``, ``device``) and the network is the paper's,
+    so this class has a name of its own rather than scikit-learn's class name with
+    other parameters (``hidden_layer_sizes``, ``max_iter``, ``learning_rate_init``
+    there), which would fail or mislead in a script that imports both.
+
+    With metadata routing enabled (``sklearn.set_config(enable_metadata_routing=True)``)
+    ``groups`` and ``validation_data`` reach :meth:`fit` from a Pipeline or
+    ``cross_val_score`` only when requested, ``set_fit_request(groups=True)``: like
+    every scikit-learn consumer, nothing is requested by default (only CV splitters
+    request ``groups`` by default). The fusion classifiers request both for the
+    networks they build themselves.
+
     Batches are gathered from one float32 tensor by index (one ``randperm`` per
     epoch, no copy of the training set) instead of by skorch's per-sample DataLoader,
     and validation runs in batches of at least 1024; see
@@ -273,11 +354,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_avsc import MLPClassifier
+    >>> from sk_avsc import SkorchMLPClassifier
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(200, 8)).astype(np.float32)
     >>> y = np.where(X[:, 0] > 0, "park", "bus")
-    >>> clf = MLPClassifier(hidden_sizes=(16, 8), lr=1e-2, max_epochs=10, random_state=0)
+    >>> clf = SkorchMLPClassifier(hidden_sizes=(16, 8), lr=1e-2, max_epochs=10, random_state=0)
     >>> clf = clf.fit(X, y)
     >>> clf.classes_
     array(['bus', 'park'], dtype='<U4')
@@ -297,7 +378,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         weight_decay: float = 1e-4,
         max_epochs: int = 200,
         batch_size: int = 64,
-        validation_fraction: float | None = 0.1,
+        validation_split=0.1,
         patience: int | None = None,
         device: str = "cpu",
         random_state=None,
@@ -311,7 +392,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.max_epochs = max_epochs
         self.batch_size = batch_size
-        self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
         self.patience = patience
         self.device = device
         self.random_state = random_state
@@ -319,73 +400,38 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     # -- validation --------------------------------------------------------------------
     def _check_params(self):
-        name = type(self).__name__
+        owner = type(self).__name__
+        sizes = check_int_sequence("hidden_sizes", self.hidden_sizes, owner=owner)
+        check_real("dropout", self.dropout, low=0, high=1, high_open=True, owner=owner)
+        check_bool("batch_norm", self.batch_norm, owner=owner)
+        check_choice("activation", self.activation, tuple(_ACTIVATIONS), owner=owner)
+        check_real("lr", self.lr, low=0, low_open=True, owner=owner)
+        check_real("weight_decay", self.weight_decay, low=0, owner=owner)
+        check_int("max_epochs", self.max_epochs, owner=owner)
+        check_int("batch_size", self.batch_size, owner=owner)
+        split = check_validation_split(self.validation_split, owner=owner)
+        check_int("patience", self.patience, allow_none=True, owner=owner)
+        return sizes, split
 
-        def bad(param, value, what):
-            raise ParameterError(f"{name}: {param} must be {what}, got {value!r}.")
-
-        try:
-            sizes = tuple(int(s) for s in self.hidden_sizes)
-        except (TypeError, ValueError):
-            bad("hidden_sizes", self.hidden_sizes, "a tuple of positive ints")
-        if any(s < 1 for s in sizes):
-            bad("hidden_sizes", self.hidden_sizes, "a tuple of positive ints")
-        if not (isinstance(self.dropout, numbers.Real) and 0 <= self.dropout < 1):
-            bad("dropout", self.dropout, "a float in [0, 1)")
-        if self.activation not in _ACTIVATIONS:
-            bad("activation", self.activation, f"one of {sorted(_ACTIVATIONS)}")
-        for param in ("lr", "weight_decay"):
-            value = getattr(self, param)
-            if not (isinstance(value, numbers.Real) and value >= 0):
-                bad(param, value, "a float >= 0")
-        for param in ("max_epochs", "batch_size"):
-            value = getattr(self, param)
-            if not (isinstance(value, numbers.Integral) and value >= 1):
-                bad(param, value, "an int >= 1")
-        vf = self.validation_fraction
-        if vf is not None and not (isinstance(vf, numbers.Real) and 0 <= vf < 1):
-            bad("validation_fraction", vf, "None or a float in [0, 1)")
-        if self.patience is not None and not (
-            isinstance(self.patience, numbers.Integral) and self.patience >= 1
-        ):
-            bad("patience", self.patience, "None or an int >= 1")
-        return sizes
-
-    def _split(self, y_enc, groups, rs):
+    def _split(self, X, y, split, groups, rs):
         """Indices (train, valid) of the internal validation split, or (all, None)."""
-        n = len(y_enc)
+        n = len(y)
         idx = np.arange(n)
-        vf = self.validation_fraction
-        if not vf:
+        if split is None:
             return idx, None
         name = type(self).__name__
-        if groups is not None:
-            groups = np.asarray(groups)
-            if groups.shape != (n,):
-                raise ParameterError(
-                    f"{name}: groups must have one entry per sample ({n}), "
-                    f"got shape {groups.shape}."
-                )
-            if len(np.unique(groups)) < 2:
-                raise ParameterError(
-                    f"{name}: validation_fraction={vf} with groups needs at least 2 "
-                    "distinct groups (e.g. locations); pass more groups, "
-                    "validation_data=, or validation_fraction=None."
-                )
-            splitter = GroupShuffleSplit(n_splits=1, test_size=vf, random_state=rs)
-            train, valid = next(splitter.split(idx, y_enc, groups))
-        else:
-            try:
-                splitter = StratifiedShuffleSplit(n_splits=1, test_size=vf, random_state=rs)
-                train, valid = next(splitter.split(idx, y_enc))
-            except ValueError:
-                # too few samples per class to stratify: fall back to a plain split
-                n_valid = max(1, int(round(vf * n)))
-                if n - n_valid < 2:
-                    return idx, None
-                splitter = ShuffleSplit(n_splits=1, test_size=n_valid, random_state=rs)
-                train, valid = next(splitter.split(idx))
-        if len(train) < 2:
+        groups = check_groups(groups, n, owner=name)
+        splitter = _FractionSplit(split, random_state=rs) if isinstance(split, float) else split
+        train, valid = (np.asarray(side) for side in next(iter(splitter.split(X, y, groups))))
+        if len(valid) == 0 or len(train) < 2:
+            warnings.warn(
+                f"{name}: validation_split={split!r} gave {len(train)} training and "
+                f"{len(valid)} validation sample(s); training on all {n} samples without "
+                "validation (the last epoch's weights are kept). Pass more groups or "
+                "classes, validation_data=, or validation_split=None.",
+                SkAvscWarning,
+                stacklevel=3,
+            )
             return idx, None
         return train, valid
 
@@ -403,18 +449,18 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels of any type (strings too).
         groups : array-like of shape (n_samples,), default=None
-            Group of each sample (e.g. recording location): the internal validation
-            split keeps every group on one side. With metadata routing enabled, request
-            it with ``set_fit_request(groups=True)``.
+            Group of each sample (e.g. recording location), given to
+            ``validation_split``: a fraction then keeps every group on one side. With
+            metadata routing enabled, request it with ``set_fit_request(groups=True)``.
         validation_data : tuple (X_val, y_val), default=None
             A fixed validation set (e.g. the authors' location split) used instead of
             the internal split; ``X`` is then used whole for training.
 
         Returns
         -------
-        self : MLPClassifier
+        self : SkorchMLPClassifier
         """
-        sizes = self._check_params()
+        sizes, split = self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float32)
         check_classification_targets(y)
         name = type(self).__name__
@@ -447,7 +493,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             X_tr, y_tr = X, y_enc
             y_val_enc = encoder.transform(y_val)
         else:
-            train, valid = self._split(y_enc, groups, rs)
+            train, valid = self._split(X, y, split, groups, rs)
             X_tr, y_tr = X[train], y_enc[train]
             X_val = X[valid] if valid is not None else None
             y_val_enc = y_enc[valid] if valid is not None else None

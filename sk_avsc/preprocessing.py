@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._meta import ndim
-from .exceptions import ParameterError
+from ._validation import check_bool, check_real
 
 __all__ = ["ZScore"]
 
@@ -93,8 +93,9 @@ class ZScore(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return X2, None
 
     def _check_params(self):
-        if not (isinstance(self.eps, (int, float)) and self.eps >= 0):
-            raise ParameterError(f"ZScore: eps must be a float >= 0, got {self.eps!r}.")
+        check_bool("with_mean", self.with_mean, owner="ZScore")
+        check_bool("with_std", self.with_std, owner="ZScore")
+        check_real("eps", self.eps, low=0, owner="ZScore")
 
     # -- fitting -----------------------------------------------------------------------
     def fit(self, X, y=None):

@@ -100,26 +100,26 @@ def make_system(
     Parameters
     ----------
     name : {"audio", "video", "early", "late", "proposed"}
-        ``"audio"`` / ``"video"``: an :class:`~sk_avsc.MLPClassifier` on the audio
+        ``"audio"`` / ``"video"``: an :class:`~sk_avsc.SkorchMLPClassifier` on the audio
         (first ``audio_features``) or the video columns only; ``"early"``: one
-        MLPClassifier on all columns; ``"late"``: :class:`~sk_avsc.LateFusionClassifier`
-        of an audio and a video MLPClassifier; ``"proposed"``: the paper's two-stage
+        SkorchMLPClassifier on all columns; ``"late"``: :class:`~sk_avsc.LateFusionClassifier`
+        of an audio and a video SkorchMLPClassifier; ``"proposed"``: the paper's two-stage
         :class:`~sk_avsc.StackedAVClassifier` with the authors' fusion head
         (``hidden_sizes=(128,)``, no dropout, no batch norm, identity activation).
     audio_features : int, default=512
         Number of leading audio columns in ``X`` (OpenL3's audio embedding size).
     max_epochs : int, default=200
-        Training epochs of every MLPClassifier (the paper's 200).
+        Training epochs of every SkorchMLPClassifier (the paper's 200).
     batch_size : int, default=64
-        Mini-batch size of every MLPClassifier (the paper's 64).
+        Mini-batch size of every SkorchMLPClassifier (the paper's 64).
     device : str, default="cpu"
-        Torch device of every MLPClassifier (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
+        Torch device of every SkorchMLPClassifier (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
     random_state : int, RandomState instance or None, default=None
-        Seed of every MLPClassifier, the fusion head included; an int makes fitting
+        Seed of every SkorchMLPClassifier, the fusion head included; an int makes fitting
         repeat exactly on CPU.
     hidden_sizes : sequence of int or None, default=None
         Hidden layer sizes of the audio, video and early heads; None keeps
-        MLPClassifier's default (the paper's ``(512, 128, 64)``). The fusion head of
+        SkorchMLPClassifier's default (the paper's ``(512, 128, 64)``). The fusion head of
         ``"proposed"`` keeps the authors' architecture.
 
     Returns
@@ -157,7 +157,7 @@ def make_system(
 
     from .aggregation import ClipAggregator
     from .fusion import _default_fusion
-    from .neural import MLPClassifier
+    from .neural import SkorchMLPClassifier
     from .preprocessing import ZScore
 
     check_choice("name", name, available_systems(), owner="make_system")
@@ -167,7 +167,7 @@ def make_system(
 
     def head():
         shape = {} if hidden_sizes is None else {"hidden_sizes": hidden_sizes}
-        return MLPClassifier(**shape, **training)
+        return SkorchMLPClassifier(**shape, **training)
 
     def fusion_head():
         return _default_fusion().set_params(**training)

@@ -3,11 +3,12 @@ import numpy as np
 import pytest
 import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import UnsetMetadataPassedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import Pipeline
 
-from sk_avsc import ClipAggregator, MLPClassifier, ParameterError, ZScore
+from sk_avsc import ClipAggregator, SkorchMLPClassifier, ParameterError, ZScore
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -93,8 +94,8 @@ def test_windows_of_a_clip_stay_on_one_side_of_mlp_validation(rng, monkeypatch):
     monkeypatch.setattr(neural, "_BatchData", Recording)
     X, y = clips(rng, n=50, w=4)
     X[:, :, 0] = np.arange(50)[:, None]  # clip id in feature 0
-    ClipAggregator(MLPClassifier(hidden_sizes=(4,), max_epochs=1, validation_fraction=0.2,
-                                 random_state=0)).fit(X, y)
+    ClipAggregator(SkorchMLPClassifier(hidden_sizes=(4,), max_epochs=1, validation_split=0.2,
+                                       random_state=0)).fit(X, y)
     train, valid = made
     assert not set(train[:, 0]) & set(valid[:, 0])
     assert len(valid) == 10 * 4
@@ -103,17 +104,45 @@ def test_windows_of_a_clip_stay_on_one_side_of_mlp_validation(rng, monkeypatch):
 def test_groups_routed_through_pipeline(rng):
     X, y = clips(rng, n=12, w=2)
     locations = np.repeat(np.arange(6), 2)
+    X_val, y_val = clips(rng, n=4, w=3)
     with sklearn.config_context(enable_metadata_routing=True):
-        pipe = Pipeline([("z", ZScore()),
-                         ("clf", ClipAggregator(GroupRecorder()).set_fit_request(groups=True))])
+        clf = ClipAggregator(GroupRecorder().set_fit_request(groups=True))
+        assert not hasattr(clf, "set_fit_request")  # a router: the estimator requests
+        pipe = Pipeline([("z", ZScore()), ("clf", clf)])
         pipe.fit(X, y, groups=locations)
-    np.testing.assert_array_equal(pipe[-1].estimator_.groups_, np.repeat(locations, 2))
+        np.testing.assert_array_equal(pipe[-1].estimator_.groups_, np.repeat(locations, 2))
+        # requested but not passed: the clip index, as with routing off
+        pipe.fit(X, y)
+        np.testing.assert_array_equal(pipe[-1].estimator_.groups_, np.repeat(np.arange(12), 2))
+        # set_fit_request(groups=False) is honoured, even over the clip-index default
+        pipe.set_params(clf__estimator=GroupRecorder().set_fit_request(groups=False))
+        pipe.fit(X, y)
+        assert pipe[-1].estimator_.groups_ is None
+        with pytest.raises(TypeError, match="not routed to any object"):
+            pipe.fit(X, y, groups=locations)  # scikit-learn: nobody uses them
+        # unset: routing refuses to guess
+        pipe.set_params(clf__estimator=GroupRecorder())
+        with pytest.raises(UnsetMetadataPassedError, match="groups"):
+            pipe.fit(X, y, groups=locations)
+        # validation data reaches an estimator that requests it, expanded to windows
+        rec = ValidationRecorder().set_fit_request(validation_data=True)
+        ClipAggregator(rec).fit(X, y, validation_data=(X_val, y_val))
+        assert ValidationRecorder.seen[-1][0].shape == (12, 3)
+        np.testing.assert_array_equal(ValidationRecorder.seen[-1][1], np.repeat(y_val, 3))
+
+
+class ValidationRecorder(GroupRecorder):
+    seen = []  # class-level: fit runs on a clone
+
+    def fit(self, X, y, *, validation_data=None):
+        ValidationRecorder.seen.append(validation_data)
+        return super().fit(X, y)
 
 
 def mlp_pipeline(**mlp):
     params = dict(hidden_sizes=(8,), lr=1e-2, max_epochs=5, random_state=0)
     params.update(mlp)
-    return Pipeline([("z", ZScore()), ("clf", ClipAggregator(MLPClassifier(**params)))])
+    return Pipeline([("z", ZScore()), ("clf", ClipAggregator(SkorchMLPClassifier(**params)))])
 
 
 def test_grid_search_over_hidden_sizes(rng):

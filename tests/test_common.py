@@ -7,7 +7,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sk_avsc import (
     ClipAggregator,
     LateFusionClassifier,
-    MLPClassifier,
+    SkorchMLPClassifier,
     StackedAVClassifier,
     ZScore,
 )
@@ -15,9 +15,9 @@ from sk_avsc import (
 
 def _head(**kwargs):
     params = dict(hidden_sizes=(16,), lr=3e-2, weight_decay=0.0, max_epochs=30,
-                  batch_size=32, validation_fraction=None, random_state=0)
+                  batch_size=32, validation_split=None, random_state=0)
     params.update(kwargs)
-    return MLPClassifier(**params)
+    return SkorchMLPClassifier(**params)
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

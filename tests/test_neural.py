@@ -10,8 +10,8 @@ from sklearn.model_selection import GroupKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 from skorch.exceptions import DeviceWarning
 
-from sk_avsc import MLPClassifier, ParameterError, ZScore
-from sk_avsc import neural
+from sk_avsc import ParameterError, SkAvscWarning, SkorchMLPClassifier, ZScore, neural
+from sk_avsc.datasets import AuthorsSplit, LocationShuffleSplit
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 def small(**kwargs):
     params = dict(hidden_sizes=(16, 8), lr=1e-2, max_epochs=5, random_state=0)
     params.update(kwargs)
-    return MLPClassifier(**params)
+    return SkorchMLPClassifier(**params)
 
 
 def blobs(rng, n=240, d=6, n_classes=3):
@@ -31,7 +31,7 @@ def blobs(rng, n=240, d=6, n_classes=3):
 
 @pytest.fixture
 def recorded(monkeypatch):
-    """The (train, valid) tensors MLPClassifier.fit builds, in creation order."""
+    """The (train, valid) tensors SkorchMLPClassifier.fit builds, in creation order."""
     made = []
 
     class Recording(neural._BatchData):
@@ -113,7 +113,7 @@ def test_validation_split_by_groups(rng, recorded):
     X, y = blobs(rng, n=400)
     groups = np.repeat(np.arange(20), 20)
     X[:, 0] = groups  # mark each sample's group in a column we can read back
-    small(max_epochs=1, validation_fraction=0.2).fit(X, y, groups=groups)
+    small(max_epochs=1, validation_split=0.2).fit(X, y, groups=groups)
     (X_tr, _), (X_va, _) = recorded
     train_groups, valid_groups = set(X_tr[:, 0]), set(X_va[:, 0])
     assert not train_groups & valid_groups
@@ -123,10 +123,50 @@ def test_validation_split_by_groups(rng, recorded):
 
 def test_validation_split_stratified_without_groups(rng, recorded):
     X, y = blobs(rng, n=300)
-    small(max_epochs=1, validation_fraction=0.1).fit(X, y)
+    small(max_epochs=1, validation_split=0.1).fit(X, y)
     (_, y_tr), (_, y_va) = recorded
     assert len(y_va) == 30
     np.testing.assert_array_equal(np.bincount(y_va), [10, 10, 10])
+
+
+def test_validation_split_takes_a_splitter(rng, recorded):
+    X, y = blobs(rng, n=300)
+    groups = np.repeat(np.arange(30), 10)
+    X[:, 0] = np.arange(300)  # sample id
+    splitter = LocationShuffleSplit(test_size=0.2, random_state=3)
+    small(max_epochs=1, validation_split=splitter).fit(X, y, groups=groups)
+    (X_tr, _), (X_va, _) = recorded
+    train, valid = next(splitter.split(X, y, groups))  # its first split, and nothing else
+    np.testing.assert_array_equal(X_va[:, 0], valid)
+    np.testing.assert_array_equal(X_tr[:, 0], train)
+    assert set(groups[train]).isdisjoint(groups[valid])
+
+
+def test_validation_split_authors_split(rng, recorded):
+    X, y = blobs(rng, n=60)
+    locations = np.array(["lyon-1095", "lyon-1", "paris-99", "paris-2", "vienna-7", "milan-3"])
+    groups = locations[np.arange(60) % 6]
+    X[:, 0] = np.arange(60)
+    small(max_epochs=1, validation_split=AuthorsSplit()).fit(X, y, groups=groups)
+    (_, _), (X_va, _) = recorded
+    assert set(groups[X_va[:, 0].astype(int)]) == {"lyon-1095", "paris-99"}
+
+
+def test_impossible_stratified_split_warns(rng, recorded):
+    X, y = blobs(rng, n=40, n_classes=3)
+    y[0] = 3  # a class with one sample cannot be on both sides
+    with pytest.warns(SkAvscWarning, match="cannot stratify.*least populated class"):
+        clf = small(max_epochs=2, validation_split=0.25).fit(X, y)
+    assert len(recorded[1][0]) == 10 and clf.best_epoch_ is not None
+
+
+def test_empty_validation_side_warns_and_trains_on_all(rng, recorded):
+    X, y = blobs(rng, n=60)
+    groups = y.astype(str)  # one location per class: LocationShuffleSplit holds out none
+    with pytest.warns(SkAvscWarning, match="0 validation sample.*without validation"):
+        clf = small(max_epochs=2, validation_split=LocationShuffleSplit()).fit(
+            X, y, groups=groups)
+    assert len(recorded) == 1 and len(recorded[0][0]) == 60 and clf.best_epoch_ is None
 
 
 def test_validation_data_is_used_as_is(rng, recorded):
@@ -142,7 +182,7 @@ def test_validation_data_is_used_as_is(rng, recorded):
 
 def test_no_validation(rng, recorded):
     X, y = blobs(rng)
-    clf = small(max_epochs=2, validation_fraction=None).fit(X, y)
+    clf = small(max_epochs=2, validation_split=None).fit(X, y)
     assert len(recorded) == 1 and clf.best_epoch_ is None
 
 
@@ -242,7 +282,7 @@ def test_authors_heads_load_strictly(tau2021_dir, rng, name, n_features):
     # default architecture, trained one epoch on random 10-class data
     X = rng.normal(size=(200, n_features)).astype(np.float32)
     y = np.arange(200) % 10
-    clf = MLPClassifier(max_epochs=1, random_state=0).fit(X, y)
+    clf = SkorchMLPClassifier(max_epochs=1, random_state=0).fit(X, y)
     state = torch.load(Path(tau2021_dir) / "reference-heads" / name, map_location="cpu",
                        weights_only=True)
     clf.module_.load_state_dict(state, strict=True)
@@ -266,7 +306,11 @@ def test_one_class_is_an_error(rng):
 @pytest.mark.parametrize("param, value", [("hidden_sizes", (8, 0)), ("dropout", 1.0),
                                           ("activation", "tanh"), ("lr", -1.0),
                                           ("max_epochs", 0), ("batch_size", 1.5),
-                                          ("validation_fraction", 1.0), ("patience", 0)])
+                                          ("validation_split", 1.0), ("patience", 0),
+                                          ("lr", float("inf")), ("lr", float("nan")),
+                                          ("weight_decay", float("inf")), ("hidden_sizes", 5),
+                                          ("validation_split", 0), ("validation_split", "0.1"),
+                                          ("batch_norm", "yes")])
 def test_invalid_parameters_are_named(rng, param, value):
     X, y = blobs(rng, n=30)
     with pytest.raises(ParameterError, match=param):

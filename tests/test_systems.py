@@ -9,7 +9,7 @@ from sklearn.pipeline import Pipeline
 from sk_avsc import (
     ClipAggregator,
     LateFusionClassifier,
-    MLPClassifier,
+    SkorchMLPClassifier,
     OpenL3AudioEmbedder,
     OpenL3FrameEmbedder,
     ParameterError,
@@ -30,7 +30,7 @@ TRAINING = dict(max_epochs=3, batch_size=8, device="cpu", random_state=7)
 
 
 def _heads(clf):
-    return [clf] if isinstance(clf, MLPClassifier) else [clf.audio, clf.video]
+    return [clf] if isinstance(clf, SkorchMLPClassifier) else [clf.audio, clf.video]
 
 
 def test_the_papers_five_systems_are_registered_with_their_table_2_figures():
@@ -49,7 +49,8 @@ def test_every_system_is_a_zscore_clip_aggregator_pipeline(name):
     agg = system.named_steps["clf"]
     assert isinstance(agg, ClipAggregator) and agg.method == "sum"
     clf = agg.estimator
-    expected = {"audio": MLPClassifier, "video": MLPClassifier, "early": MLPClassifier,
+    mlp = SkorchMLPClassifier
+    expected = {"audio": mlp, "video": mlp, "early": mlp,
                 "late": LateFusionClassifier, "proposed": StackedAVClassifier}[name]
     assert type(clf) is expected
     if name in ("late", "proposed"):
@@ -76,7 +77,7 @@ def test_proposed_keeps_the_authors_fusion_head_with_the_runs_training():
 
 def test_default_heads_are_mlp_classifier_defaults():
     head = make_system("early")[-1].estimator
-    assert head.get_params() == MLPClassifier().get_params()
+    assert head.get_params() == SkorchMLPClassifier().get_params()
 
 
 def test_a_fitted_system_pickles_and_predicts_clips(rng):

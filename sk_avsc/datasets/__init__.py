@@ -5,13 +5,14 @@
 - :func:`make_av_scenes` writes a small synthetic dataset in that layout, with
   real WAV and MP4 files, for demos and tests; :func:`make_av_embeddings` draws
   the embedding arrays of a similar task directly, for the classifiers alone.
-- :func:`authors_split`, :func:`location_split` and
+- :func:`authors_split`, :func:`location_split`, :class:`AuthorsSplit` and
   :class:`LocationShuffleSplit` split clips by recording location, never
   putting one location on both sides.
 """
 
 from ._splits import (
     AUTHORS_VALIDATION_LOCATIONS,
+    AuthorsSplit,
     LocationShuffleSplit,
     authors_split,
     location_split,
@@ -21,6 +22,7 @@ from ._tau import TAU_CITIES, TAU_CLASSES, load_tau2021
 
 __all__ = [
     "AUTHORS_VALIDATION_LOCATIONS",
+    "AuthorsSplit",
     "LocationShuffleSplit",
     "TAU_CITIES",
     "TAU_CLASSES",

@@ -9,17 +9,18 @@ Every split here keeps each location on one side.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterator, Sequence
 
 import numpy as np
-from sklearn.model_selection import BaseShuffleSplit
+from sklearn.model_selection import BaseCrossValidator, BaseShuffleSplit
 from sklearn.utils import check_random_state
 
+from .._validation import check_int, check_real
 from ..exceptions import ParameterError
 
 __all__ = [
     "AUTHORS_VALIDATION_LOCATIONS",
+    "AuthorsSplit",
     "LocationShuffleSplit",
     "authors_split",
     "location_split",
@@ -87,6 +88,7 @@ def authors_split(groups: Sequence[str] | np.ndarray) -> tuple[np.ndarray, np.nd
 
     See Also
     --------
+    AuthorsSplit : The same split as a scikit-learn splitter.
     location_split : A rule-based location split for any data.
     load_tau2021 : Loads the dataset; ``split="authors"`` applies this split.
 
@@ -108,6 +110,80 @@ def authors_split(groups: Sequence[str] | np.ndarray) -> tuple[np.ndarray, np.nd
             "split='location') instead."
         )
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+
+def _check_lengths(X, y, groups):
+    """``groups`` as an array, ``y`` as an array or None, after checking lengths."""
+    groups = _as_groups(groups)
+    n = groups.size
+    if X is not None and len(X) != n:
+        raise ParameterError(f"X has {len(X)} rows but groups has {n}.")
+    if y is not None:
+        y = np.asarray(y)
+        if y.shape != (n,):
+            raise ParameterError(f"y has shape {y.shape} but groups has {n} entries.")
+    return groups, y
+
+
+class AuthorsSplit(BaseCrossValidator):
+    """The paper's training/validation split of TAU 2021 fold1_train as a splitter.
+
+    One split: a clip is on the test (validation) side when its location, given as
+    ``groups``, is one of :data:`AUTHORS_VALIDATION_LOCATIONS`; see
+    :func:`authors_split`. Use it where scikit-learn takes a splitter, e.g.
+    ``SkorchMLPClassifier(validation_split=AuthorsSplit())``, with the location ids
+    as ``groups`` (requested by default under metadata routing, like
+    scikit-learn's group splitters).
+
+    See Also
+    --------
+    authors_split : The same split as index arrays.
+    LocationShuffleSplit : A random location split for any data.
+
+    Examples
+    --------
+    >>> from sk_avsc.datasets import AuthorsSplit
+    >>> groups = ["lyon-1095", "lyon-1", "paris-99", "paris-2"]
+    >>> [(tr.tolist(), va.tolist()) for tr, va in AuthorsSplit().split(groups, None, groups)]
+    [([1, 3], [0, 2])]
+    """
+
+    # requested by default under metadata routing, as by scikit-learn's group splitters
+    __metadata_request__split = {"groups": True}
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """Number of splits: 1.
+
+        Parameters
+        ----------
+        X, y, groups : object
+            Ignored.
+
+        Returns
+        -------
+        n_splits : int
+        """
+        return 1
+
+    def split(self, X=None, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield the one (train, validation) split of the clips.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, ...) or None
+            Ignored except for its length, which must match ``groups``.
+        y : array-like of shape (n_clips,), default=None
+            Ignored except for its length.
+        groups : array-like of str of shape (n_clips,)
+            Location identifier of every clip, ``"<city>-<location id>"``. Required.
+
+        Yields
+        ------
+        train, test : ndarray of int
+            Positions of the training and validation clips, ascending.
+        """
+        groups, _ = _check_lengths(X, y, groups)
+        yield authors_split(groups)
 
 
 class LocationShuffleSplit(BaseShuffleSplit):
@@ -157,26 +233,18 @@ class LocationShuffleSplit(BaseShuffleSplit):
     True
     """
 
+    __metadata_request__split = {"groups": True}  # as scikit-learn's group splitters
+
     def __init__(self, n_splits: int = 1, *, test_size: float = 0.1, random_state=None):
         super().__init__(
             n_splits=n_splits, test_size=test_size, train_size=None, random_state=random_state
         )
 
     def _validate(self):
-        if not isinstance(self.n_splits, numbers.Integral) or self.n_splits < 1:
-            raise ParameterError(
-                f"LocationShuffleSplit: n_splits must be an int >= 1, got {self.n_splits!r}."
-            )
-        ts = self.test_size
-        if (
-            isinstance(ts, (bool, numbers.Integral))
-            or not isinstance(ts, numbers.Real)
-            or not 0 < ts < 1
-        ):
-            raise ParameterError(
-                f"LocationShuffleSplit: test_size must be a float in (0, 1) (a fraction of "
-                f"the clips), got {ts!r}."
-            )
+        owner = type(self).__name__
+        check_int("n_splits", self.n_splits, owner=owner)
+        check_real("test_size", self.test_size, low=0, high=1, low_open=True, high_open=True,
+                   owner=owner, hint="a fraction of the clips")
 
     def split(self, X=None, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Generate indices to split the clips into training and test sets.
@@ -198,16 +266,9 @@ class LocationShuffleSplit(BaseShuffleSplit):
             Test positions, ascending.
         """
         self._validate()
-        groups = _as_groups(groups)
-        n = groups.size
-        if X is not None and len(X) != n:
-            raise ParameterError(f"X has {len(X)} rows but groups has {n}.")
+        groups, y = _check_lengths(X, y, groups)
         if y is None:
-            y = np.zeros(n, dtype=int)
-        else:
-            y = np.asarray(y)
-            if y.shape != (n,):
-                raise ParameterError(f"y has shape {y.shape} but groups has {n} entries.")
+            y = np.zeros(groups.size, dtype=int)
         yield from self._iter_indices(X, y, groups)
 
     def _iter_indices(self, X, y, groups):
