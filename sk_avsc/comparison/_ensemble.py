@@ -9,7 +9,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from .._meta import any_non_deterministic, fit_with
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
+
+from .._meta import any_non_deterministic, route_fit
 from ..exceptions import ParameterError
 
 __all__ = ["AudioVisualEnsemble"]
@@ -33,7 +35,8 @@ class AudioVisualEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Clip classifier of the video side; ``None`` is
         ``Pipeline([VideoFrames(), ResNet50FrameClassifier()])`` on video files
         (random ResNet50 weights unless you set ``video__resnet50__weights``).
-    weights : tuple (w_audio, w_video) or None, default=None
+    modality_weights : tuple (w_audio, w_video) or None, default=None
+        As :class:`~sk_avsc.LateFusionClassifier`'s.
         Non-negative weights of the mean; ``None``: equal weights (the paper gives none).
     audio_key, video_key : str, default="audio", "video"
         Where each side's input is in ``X`` (see :meth:`fit`).
@@ -73,11 +76,11 @@ class AudioVisualEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     ((40, 2), np.True_)
     """
 
-    def __init__(self, audio=None, video=None, *, weights=None, audio_key: str = "audio",
-                 video_key: str = "video"):
+    def __init__(self, audio=None, video=None, *, modality_weights=None,
+                 audio_key: str = "audio", video_key: str = "video"):
         self.audio = audio
         self.video = video
-        self.weights = weights
+        self.modality_weights = modality_weights
         self.audio_key = audio_key
         self.video_key = video_key
 
@@ -95,17 +98,32 @@ class AudioVisualEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             [("frames", VideoFrames()), ("resnet50", ResNet50FrameClassifier())])
         return audio, video
 
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object (``fit`` to each side's ``fit``).
+
+        Returns
+        -------
+        routing : MetadataRouter
+            The ``audio`` and ``video`` sides as scikit-learn's routing sees them.
+        """
+        router = MetadataRouter(owner=self).add_self_request(self)
+        audio, video = self._components()
+        for side, est in (("audio", audio), ("video", video)):
+            router.add(**{side: est}, method_mapping=MethodMapping().add(caller="fit",
+                                                                         callee="fit"))
+        return router
+
     def _weights(self):
-        if self.weights is None:
+        if self.modality_weights is None:
             return 0.5, 0.5
         try:
-            w_a, w_v = (float(w) for w in self.weights)
+            w_a, w_v = (float(w) for w in self.modality_weights)
         except (TypeError, ValueError):
             w_a = w_v = -1.0
         if not (w_a >= 0 and w_v >= 0 and w_a + w_v > 0):
             raise ParameterError(
-                f"{type(self).__name__}: weights must be None or two non-negative numbers "
-                f"(w_audio, w_video) not both 0, got {self.weights!r}."
+                f"{type(self).__name__}: modality_weights must be None or two non-negative "
+                f"numbers (w_audio, w_video) not both 0, got {self.modality_weights!r}."
             )
         return w_a / (w_a + w_v), w_v / (w_a + w_v)
 
@@ -160,8 +178,13 @@ class AudioVisualEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             Xva, Xvv = self._sides(X_val)
             val = ((Xva, y_val), (Xvv, y_val))
         audio, video = self._components()
-        self.audio_ = fit_with(clone(audio), Xa, y, groups=groups, validation_data=val[0])
-        self.video_ = fit_with(clone(video), Xv, y, groups=groups, validation_data=val[1])
+        routed = route_fit(self, {"audio": audio, "video": video}, groups=groups,
+                           validation_data=validation_data)
+        for side, est, X_side, v in (("audio", audio, Xa, val[0]), ("video", video, Xv, val[1])):
+            params = routed[side]
+            if "validation_data" in params:
+                params["validation_data"] = v
+            setattr(self, f"{side}_", clone(est).fit(X_side, y, **params))
         if not np.array_equal(self.audio_.classes_, self.video_.classes_):
             raise ParameterError(
                 f"{type(self).__name__}: the audio and video classifiers learned different "

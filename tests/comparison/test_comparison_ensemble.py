@@ -26,7 +26,7 @@ def two_sides(rng, n=40):
 
 def test_probabilities_are_the_weighted_mean_of_the_sides(rng):
     X, y = two_sides(rng)
-    ens = AudioVisualEnsemble(LogisticRegression(), LogisticRegression(), weights=(3, 1))
+    ens = AudioVisualEnsemble(LogisticRegression(), LogisticRegression(), modality_weights=(3, 1))
     ens.fit(X, y)
     expected = (0.75 * ens.audio_.predict_proba(X["audio"])
                 + 0.25 * ens.video_.predict_proba(X["video"]))
@@ -79,7 +79,8 @@ def test_errors(rng):
         AudioVisualEnsemble(LogisticRegression(), LogisticRegression()).fit(
             {"audio": X["audio"]}, y)
     with pytest.raises(ParameterError, match="weights must be"):
-        AudioVisualEnsemble(LogisticRegression(), LogisticRegression(), weights=(0, 0)).fit(X, y)
+        AudioVisualEnsemble(LogisticRegression(), LogisticRegression(),
+                            modality_weights=(0, 0)).fit(X, y)
     bad = {"audio": X["audio"], "video": X["video"][:-1]}
     with pytest.raises(ParameterError, match="40 clips but the video side 39"):
         AudioVisualEnsemble(LogisticRegression(), LogisticRegression()).fit(bad, y)
@@ -91,7 +92,7 @@ def test_default_sides_are_the_papers_pipelines():
     names = [[type(s).__name__ for _, s in side.steps] for side in (audio, video)]
     assert names == [["LogMelSpectrogram", "ResNetAudioClassifier"],
                      ["VideoFrames", "ResNet50FrameClassifier"]]
-    est = AudioVisualEnsemble(weights=(1, 2))
-    assert clone(est).get_params()["weights"] == (1, 2)
+    est = AudioVisualEnsemble(modality_weights=(1, 2))
+    assert clone(est).get_params()["modality_weights"] == (1, 2)
     check_no_attributes_set_in_init("AudioVisualEnsemble", est)
     check_parameters_default_constructible("AudioVisualEnsemble", AudioVisualEnsemble())
