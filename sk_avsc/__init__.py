@@ -22,6 +22,7 @@ from .exceptions import (
     RandomWeightsWarning,
     SkAvscError,
     SkAvscWarning,
+    TrainingError,
     WeightsError,
 )
 
@@ -71,6 +72,7 @@ __all__ = [
     "RandomWeightsWarning",
     "SkAvscError",
     "SkAvscWarning",
+    "TrainingError",
     "WeightsError",
     *_LAZY,
 ]

@@ -14,6 +14,7 @@ __all__ = [
     "WeightsError",
     "MediaError",
     "DatasetError",
+    "TrainingError",
     "SkAvscWarning",
     "RandomWeightsWarning",
 ]
@@ -45,6 +46,10 @@ class MediaError(SkAvscError, ValueError):
 
 class DatasetError(SkAvscError, ValueError):
     """A dataset's metadata (meta.csv, evaluation_setup lists) is missing or malformed."""
+
+
+class TrainingError(SkAvscError, RuntimeError):
+    """Training failed in a way that would give a useless model (e.g. the loss diverged)."""
 
 
 class SkAvscWarning(UserWarning):

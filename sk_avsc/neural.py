@@ -28,7 +28,7 @@ from ._validation import (
     check_real,
     check_validation_split,
 )
-from .exceptions import ParameterError, SkAvscWarning
+from .exceptions import ParameterError, SkAvscWarning, TrainingError
 
 __all__ = ["SkorchMLPClassifier", "MLPModule"]
 
@@ -164,6 +164,20 @@ class _KeepBest(Callback):
         self.best_state_ = None  # do not pickle a second copy of the weights
 
 
+class _FiniteLoss(Callback):
+    """Stops training when a loss is not finite: a diverged net only predicts garbage."""
+
+    def on_epoch_end(self, net, **kwargs):
+        epoch = len(net.history)
+        for key in ("train_loss", "valid_loss"):
+            if key in net.history[-1] and not np.isfinite(net.history[-1, key]):
+                raise TrainingError(
+                    f"training diverged: the {key.replace('_', ' ')} is "
+                    f"{net.history[-1, key]} at epoch {epoch} of {net.max_epochs}; lower lr "
+                    f"(now {net.lr:g}) or check that the features are z-scored and finite."
+                )
+
+
 class _DropBatchHistory(Callback):
     """Forgets per-batch records once the epoch's scores are computed.
 
@@ -184,6 +198,7 @@ class _Net(NeuralNet):
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("finite_loss", _FiniteLoss()),
         ]
         # PrintLog tabulates the history every epoch even when it prints nothing
         return callbacks + ([("print_log", PrintLog())] if self.verbose else [])
@@ -549,7 +564,10 @@ class SkorchMLPClassifier(ClassifierMixin, BaseEstimator):
         fork_devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=fork_devices):
             torch.manual_seed(seed)
-            net.fit(data_tr, None)  # initialises module, criterion, optimizer
+            try:
+                net.fit(data_tr, None)  # initialises module, criterion, optimizer
+            except TrainingError as exc:
+                raise TrainingError(f"{name}: {exc}") from None
         # the datasets hold the training data: do not keep them in the fitted model
         net.train_split = None
         net.iterator_train__generator = None

@@ -10,7 +10,14 @@ from sklearn.model_selection import GroupKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 from skorch.exceptions import DeviceWarning
 
-from sk_avsc import ParameterError, SkAvscWarning, SkorchMLPClassifier, ZScore, neural
+from sk_avsc import (
+    ParameterError,
+    SkAvscWarning,
+    SkorchMLPClassifier,
+    TrainingError,
+    ZScore,
+    neural,
+)
 from sk_avsc.datasets import AuthorsSplit, LocationShuffleSplit
 
 
@@ -331,3 +338,16 @@ def test_history_keeps_epochs_not_batches(rng):
     assert all(epoch["batches"] == [] for epoch in history)
     assert np.isfinite(history[:, "train_loss"]).all()
     assert np.isfinite(history[:, "valid_loss"]).all()
+
+
+@pytest.mark.parametrize("validation_split", [None, 0.25])
+def test_diverging_fit_stops_with_an_error_naming_the_epoch(rng, validation_split):
+    # lr=1e20 overflows the weights within a few steps; a fit that went on would predict
+    # one class for everything
+    X, y = blobs(rng)
+    clf = small(lr=1e20, max_epochs=50, validation_split=validation_split)
+    with pytest.raises(TrainingError, match=r"SkorchMLPClassifier: training diverged: the "
+                       r"(train|valid) loss is (nan|inf) at epoch \d+ of 50; lower lr") as err:
+        clf.fit(X, y)
+    assert "1e+20" in str(err.value)
+    assert not hasattr(clf, "net_")
