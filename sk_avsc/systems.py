@@ -94,6 +94,7 @@ def make_system(
     device: str = "cpu",
     random_state=None,
     hidden_sizes=None,
+    validation_split=0.1,
 ):
     """One of the paper's systems as an unfitted scikit-learn Pipeline on window embeddings.
 
@@ -121,6 +122,15 @@ def make_system(
         Hidden layer sizes of the audio, video and early heads; None keeps
         SkorchMLPClassifier's default (the paper's ``(512, 128, 64)``). The fusion head of
         ``"proposed"`` keeps the authors' architecture.
+    validation_split : float, splitter or None, default=0.1
+        Every network's held-out validation set, whose best loss picks the kept weights
+        (see :class:`~sk_avsc.SkorchMLPClassifier`): a fraction (grouped by the ``groups``
+        given to ``fit``, e.g. locations), a splitter such as
+        :class:`~sk_avsc.datasets.AuthorsSplit` (the paper's split) or
+        :class:`~sk_avsc.datasets.LocationShuffleSplit`, or None (no validation, last
+        epoch kept). Every network of a system holds out the same clips, since the
+        fraction and the splitters are seeded alike. ``ZScore`` is fitted on all clips
+        given to ``fit``, validation clips included (it uses no labels).
 
     Returns
     -------
@@ -151,6 +161,16 @@ def make_system(
     >>> X, y = rng.normal(size=(8, 3, 6)), np.array(["bus", "park"] * 4)  # 3 windows per clip
     >>> system.fit(X, y).predict_proba(X).shape
     (8, 2)
+
+    The paper's training, location-grouped validation included, is one ``fit`` call:
+
+    >>> from sk_avsc.datasets import LocationShuffleSplit
+    >>> system = make_system("early", max_epochs=2, random_state=0,
+    ...                      validation_split=LocationShuffleSplit(test_size=0.25,
+    ...                                                            random_state=0))
+    >>> location = np.array(["a", "b", "c", "d"] * 2)
+    >>> system.fit(X, y, clf__groups=location).predict(X).shape
+    (8,)
     """
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
@@ -163,7 +183,7 @@ def make_system(
     check_choice("name", name, available_systems(), owner="make_system")
     audio_features = check_int("audio_features", audio_features, owner="make_system")
     training = dict(max_epochs=max_epochs, batch_size=batch_size, device=device,
-                    random_state=random_state)
+                    random_state=random_state, validation_split=validation_split)
 
     def head():
         shape = {} if hidden_sizes is None else {"hidden_sizes": hidden_sizes}

@@ -112,3 +112,37 @@ def test_make_embedder_is_the_papers_front_end():
         assert params["center"] is True and params["hop_size"] == 0.5
         assert params["duration"] == 2.0 and params["weights"] == "random"
     assert emb.n_jobs == 2
+
+
+@pytest.mark.parametrize("name", SYSTEMS)
+def test_every_network_of_a_system_holds_out_the_same_validation_clips(name):
+    from sk_avsc.datasets import AuthorsSplit
+
+    split = AuthorsSplit()
+    clf = make_system(name, audio_features=6, validation_split=split, **TRAINING)[-1].estimator
+    nets = _heads(clf) + ([clf.fusion] if name == "proposed" else [])
+    assert len(nets) == {"late": 2, "proposed": 3}.get(name, 1)
+    assert all(net.validation_split is split for net in nets)
+
+
+def test_location_grouped_validation_fits_in_one_call():
+    # groups given to the pipeline reach every network's split, one entry per window
+    from sk_avsc.datasets import LocationShuffleSplit
+
+    seen = []
+
+    class Spy(LocationShuffleSplit):
+        def split(self, X=None, y=None, groups=None):
+            seen.append(np.asarray(groups))
+            return super().split(X, y, groups)
+
+    rng = np.random.default_rng(0)
+    y = np.array(["bus", "park"] * 8)
+    location = np.repeat(np.array(list("abcdefgh")), 2)
+    X = rng.normal(size=(16, 3, 6)) + (y == "park")[:, None, None]
+    system = make_system("proposed", audio_features=3, hidden_sizes=(8,),
+                         validation_split=Spy(test_size=0.25, random_state=0), **TRAINING)
+    system.fit(X, y, clf__groups=location)
+    assert len(seen) == 3  # audio, video, fusion head
+    for groups in seen:
+        np.testing.assert_array_equal(groups, np.repeat(location, 3))
