@@ -23,6 +23,7 @@ __all__ = [
     "check_hop_size",
     "check_sample_rate",
     "check_path",
+    "check_device",
 ]
 
 
@@ -157,4 +158,29 @@ def check_path(name: str, value, *, allow_none: bool = False, owner: str | None 
         return None
     if not isinstance(value, (str, os.PathLike)):
         _fail(owner, name, ("None or " if allow_none else "") + "a file or folder path", value)
+    return value
+
+
+def check_device(value, *, name: str = "device", owner: str | None = None) -> str:
+    """``value`` if torch knows the device and, for CUDA, has one on this machine.
+
+    Examples
+    --------
+    >>> check_device("cpu")
+    'cpu'
+    >>> check_device("foo")
+    Traceback (most recent call last):
+    ...
+    sk_avsc.exceptions.ParameterError: device must be a torch device (cpu, cuda, cuda:1), got \
+'foo'.
+    """
+    import torch
+
+    try:
+        dev = torch.device(value)
+    except (RuntimeError, TypeError, ValueError):
+        _fail(owner, name, "a torch device (cpu, cuda, cuda:1)", value)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        _fail(owner, name, "a device of this machine", value,
+              "CUDA is not available here, use cpu")
     return value
