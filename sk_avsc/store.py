@@ -34,12 +34,14 @@ from ._io import atomic_write, remove_stale_temps, write_text
 from ._version import __version__
 from .exceptions import DatasetError, SkAvscWarning
 
-__all__ = ["FeatureStore", "STORE_FILE", "SETTINGS_CHECKED", "clips_checksum"]
+__all__ = ["FeatureStore", "STORE_FILE", "SETTINGS_CHECKED", "MODEL_SETTINGS"]
 
 #: The store's settings file.
 STORE_FILE = "store.json"
 #: Settings that must match for features to be added to an existing store.
 SETTINGS_CHECKED = ("weights", "hop_size", "duration")
+#: Settings that change the embeddings: a model must be used on features made with its own.
+MODEL_SETTINGS = ("weights", "hop_size", "duration", "audio_dim", "center")
 #: Seconds to wait for another process's lock (held only while files are written).
 LOCK_TIMEOUT = 600.0
 
@@ -265,8 +267,6 @@ class FeatureStore:
             If the store has no such subset, or its features, its table and
             ``store.json`` do not name the same clips (a torn or tampered store).
         """
-        import pandas as pd
-
         with self._lock():
             self._settings = self._read_settings()
             if name not in self.subsets:
@@ -280,7 +280,7 @@ class FeatureStore:
                 with np.load(npz, allow_pickle=False) as data:
                     X = data["X"]
                     clips = data["clips"] if "clips" in data.files else None
-                index = pd.read_csv(tsv, sep="\t", dtype={"location": str, "filename": str})
+                index = self._read_tsv(tsv)
             except (OSError, ValueError, KeyError) as exc:
                 raise DatasetError(f"subset {name!r} of {self.path} cannot be read ({exc}); "
                                    f"{rerun}.") from exc
@@ -302,3 +302,67 @@ class FeatureStore:
                           f"this is {__version__}; rerun extract into a new folder if the "
                           "embeddings have changed since.", SkAvscWarning, stacklevel=2)
         return X, index
+
+    @staticmethod
+    def _read_tsv(path):
+        import pandas as pd
+
+        return pd.read_csv(path, sep="\t", dtype={"location": str, "filename": str})
+
+    def read_table(self, name: str):
+        """The clip table of subset ``name`` alone (``filename``, labels, ``location``).
+
+        Cheaper than :meth:`read_subset` (no features are read, nor checked against it).
+
+        Raises
+        ------
+        DatasetError
+            If the store has no such subset.
+        """
+        with self._lock():
+            self._settings = self._read_settings()
+            if name not in self.subsets:
+                raise DatasetError(f"{self.path} has no features of {name!r} (it has "
+                                   f"{sorted(self.subsets)}); run extract with --subset "
+                                   f"{name}.")
+            return self._read_tsv(self.path / f"{name}.tsv")
+
+    def check_settings_of(self, settings: dict, *, what: str) -> None:
+        """Refuse features made otherwise than ``settings`` say (a model's, for example).
+
+        Parameters
+        ----------
+        settings : dict
+            Embedding settings, compared on :data:`MODEL_SETTINGS`.
+        what : str
+            Who wants them, for the message (e.g. ``"model file m.joblib"``).
+
+        Raises
+        ------
+        DatasetError
+            Naming each setting that differs and both values.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from sk_avsc.store import FeatureStore
+        >>> store = FeatureStore.create(tempfile.mkdtemp(), {"weights": "random",
+        ...                             "hop_size": 0.25, "duration": None})
+        >>> store.check_settings_of({"weights": "random", "hop_size": 0.5, "duration": None},
+        ...                         what="model m.joblib")
+        Traceback (most recent call last):
+        ...
+        sk_avsc.exceptions.DatasetError: model m.joblib was trained on features with \
+hop_size 0.5, but ... holds hop_size 0.25; ...
+        """
+        mine = self.settings
+        different = [k for k in MODEL_SETTINGS if k in settings and k in mine
+                     and settings[k] != mine[k]]
+        if different:
+            theirs = ", ".join(f"{k} {settings[k]!r}" for k in different)
+            ours = ", ".join(f"{k} {mine[k]!r}" for k in different)
+            raise DatasetError(
+                f"{what} was trained on features with {theirs}, but {self.path} holds {ours}; "
+                "extract features with the model's settings into another folder, or train a "
+                "model on these."
+            )
