@@ -166,3 +166,22 @@ def test_stale_temporaries_are_removed_when_a_store_is_opened(tmp_path, rng):
     os.utime(fresh, (hour_ago, hour_ago))
     FeatureStore.create(tmp_path, SETTINGS)
     assert not fresh.exists()
+
+
+def test_features_of_another_version_warn(tmp_path, rng):
+    from sk_avsc.exceptions import SkAvscWarning
+
+    FeatureStore.create(tmp_path, SETTINGS).write_subset("a", rng.normal(size=(1, 1, 2)),
+                                                         _index(1))
+    path = tmp_path / "store.json"
+    path.write_text(path.read_text().replace('"sk_avsc_version": "', '"sk_avsc_version": "0.0.1+'))
+    with pytest.warns(SkAvscWarning, match="extracted by sk_avsc 0.0.1"):
+        FeatureStore.open(tmp_path).read_subset("a")
+
+
+def test_model_settings_are_compared(tmp_path):
+    store = FeatureStore.create(tmp_path, {**SETTINGS, "audio_dim": 512, "center": True})
+    store.check_settings_of({**SETTINGS, "batch_size": 8}, what="m")  # batch size: no matter
+    with pytest.raises(DatasetError, match="m was trained on features with duration 10.0, "
+                       "but .* holds duration None"):
+        store.check_settings_of({**SETTINGS, "duration": 10.0}, what="m")
