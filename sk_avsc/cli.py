@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_write, write_text
-from ._validation import check_choice, check_hop_size, check_int, check_real
+from ._io import atomic_write, remove_stale_temps, write_text
+from ._validation import check_choice, check_device, check_hop_size, check_int, check_real
 from ._version import __version__
 from .exceptions import (
     ParameterError,
@@ -32,11 +32,25 @@ from .exceptions import (
     WeightsError,
 )
 from .store import FeatureStore
-from .systems import PAPER_ACCURACY, SYSTEMS, available_systems, make_embedder, make_system
+from .systems import (
+    PAPER_ACCURACY,
+    SYSTEMS,
+    available_systems,
+    front_end_weights,
+    make_embedder,
+    make_system,
+)
 
 __all__ = ["main"]
 
 _MODEL_FORMAT = 1
+#: Keys every model file holds (a dict written by train).
+_MODEL_KEYS = ("system", "pipeline", "classes", "features")
+#: How the CLI passes a weights folder, for the messages of systems.front_end_weights.
+_WEIGHTS_OPTION = "--weights FOLDER"
+#: What evaluate and predict say about model files (and README.md, docs/cli.rst).
+_MODEL_SAFETY = ("A model file is a joblib pickle: loading it runs code, so only load model "
+                 "files you trust (your own, or from a source you trust).")
 
 log = logging.getLogger(__name__)
 
@@ -53,20 +67,27 @@ def _weights_arg(value):
 
 def _official_weights_available() -> bool:
     """Whether both official weight files are on this machine (never downloads)."""
-    from .openl3._download import resolve_weights
-
     try:
-        for modality in ("audio", "image"):
-            resolve_weights(modality, "mel256", "env", download=False)
+        front_end_weights(None, download=False)
     except WeightsError:
         return False
     return True
+
+
+def _output(path) -> Path:
+    """``path``, once temporaries that killed writers of it left are removed."""
+    path = Path(path)
+    remove_stale_temps(path.parent, path.name)
+    return path
 
 
 # --- extract ---------------------------------------------------------------------------------
 
 def _embedder(settings: dict, *, cache_dir, n_jobs, device, verbose):
     """The front end that makes (or made) features of these store settings."""
+    check_device(device)
+    # both weight files found (or downloaded) now, or one error naming both
+    front_end_weights(settings["weights"], option=_WEIGHTS_OPTION)
     return make_embedder(weights=settings["weights"], hop_size=settings["hop_size"],
                          duration=settings["duration"], batch_size=settings["batch_size"],
                          cache_dir=cache_dir, n_jobs=n_jobs, device=device, verbose=verbose)
@@ -80,21 +101,25 @@ def extract(root, out, *, subsets=("fold1_train", "fold1_evaluate"), weights=Non
 
     settings = {
         "root": str(Path(root).resolve()),
-        "weights": weights,
+        # a weights folder is kept absolute: predict builds the front end from it later
+        "weights": weights if weights in (None, "random") else str(
+            Path(weights).expanduser().resolve()),
         "hop_size": hop_size,
         "duration": duration,
         "batch_size": batch_size,
         "audio_dim": 512,
         "center": True,
     }
-    store = FeatureStore.create(out, settings)
-    embedder = _embedder(store.settings, cache_dir=str(store.cache_dir), n_jobs=n_jobs,
+    # every check that can fail fast (lists, media files, device, weights) before the store
+    datasets = {subset: load_tau2021(root, subset=subset, on_missing=on_missing)
+                for subset in subsets}
+    embedder = _embedder(settings, cache_dir=str(FeatureStore(out).cache_dir), n_jobs=n_jobs,
                          device=device, verbose=verbose)
+    store = FeatureStore.create(out, settings)
     if weights == "random" and verbose:
         print("note: OpenL3 runs with RANDOM weights; the embeddings are random features.",
               file=sys.stderr)
-    for subset in subsets:
-        ds = load_tau2021(root, subset=subset, on_missing=on_missing)
+    for subset, ds in datasets.items():
         if verbose:
             print(f"extracting {len(ds.frame)} clips of {subset} ...", file=sys.stderr)
         with warnings.catch_warnings():
@@ -104,7 +129,23 @@ def extract(root, out, *, subsets=("fold1_train", "fold1_evaluate"), weights=Non
         index = ds.frame[["filename", "filename_audio", "filename_video", "scene_label",
                           "location", "target"]]
         store.write_subset(subset, X, index, target_names=ds.target_names)
+    _check_store_leaks(store)
     return store.settings
+
+
+def _check_store_leaks(store):
+    """Warn about clips and locations that a stored training subset shares with its test
+    subsets (``<fold>_train`` against ``<fold>_evaluate`` and ``<fold>_test``)."""
+    from .datasets import check_disjoint
+
+    for name in sorted(store.subsets):
+        if not name.endswith("_train"):
+            continue
+        fold = name[: -len("_train")]
+        for other in (f"{fold}_evaluate", f"{fold}_test"):
+            if other in store.subsets:
+                check_disjoint(store.read_table(name), store.read_table(other),
+                               names=(name, other))
 
 
 def _load_features(features, subset):
@@ -131,7 +172,7 @@ def _split(index, how: str, random_state):
                                random_state=random_state)
         if len(sides[1]) == 0 or len(sides[0]) == 0:
             raise _Fail("too few locations for a validation split by location (every class "
-                        "has one location); pass --split none.")
+                        "has one location); pass --split none (train and reproduce take it).")
         return sides, "location"
     return None, "none"
 
@@ -141,6 +182,7 @@ def train(features, system, out, *, subset="fold1_train", split="auto", epochs=2
     """Train one of the paper's systems on stored features; write a joblib model file."""
     import joblib
 
+    check_device(device)
     settings, X, index = _load_features(features, subset)
     pipe = make_system(system, audio_features=settings["audio_dim"], max_epochs=epochs,
                        batch_size=batch_size, device=device, random_state=random_state,
@@ -168,8 +210,11 @@ def train(features, system, out, *, subset="fold1_train", split="auto", epochs=2
                                               "audio_dim", "center")},
         "split": how,
         "fit_seconds": seconds,
+        # what evaluate checks a test subset against (DCASE: locations kept apart)
+        "trained_on": {"subset": subset, "clips": index["filename"].astype(str).tolist(),
+                       "locations": sorted(set(index["location"].astype(str)))},
     }
-    with atomic_write(Path(out)) as f:
+    with atomic_write(_output(out)) as f:
         joblib.dump(model, f)
     if verbose:
         print(f"trained {system} on {subset} ({how} validation split) in {seconds:.1f} s "
@@ -190,6 +235,15 @@ def _load_model(path):
                     "train it again with 'sk-avsc train'.") from exc
     if not isinstance(model, dict) or model.get("format") != _MODEL_FORMAT:
         raise _Fail(f"{path} is not an sk-avsc model file; train one with 'sk-avsc train'.")
+    lacking = [k for k in _MODEL_KEYS if k not in model]
+    if lacking:
+        raise _Fail(f"model file {path} is damaged: it lacks {', '.join(lacking)}; train it "
+                    "again with 'sk-avsc train'.")
+    version = model.get("sk_avsc_version")
+    if version != __version__:
+        warnings.warn(f"model file {path} was written by sk_avsc {version}, this is "
+                      f"{__version__}; train it again if its results look wrong.",
+                      SkAvscWarning, stacklevel=2)
     return model
 
 
@@ -200,12 +254,29 @@ def evaluate(model_path, features, out, *, subset="fold1_evaluate", verbose=1) -
     from .metrics import scene_scores
     from .report import write_evaluation
 
+    from .datasets import check_disjoint
+
     model = _load_model(model_path)
-    settings, X, index = _load_features(features, subset)
+    store = FeatureStore.open(features)
+    store.check_settings_of(model["features"], what=f"model file {model_path}")
+    X, index = store.read_subset(subset)
+    settings = store.settings
     scores = scene_scores(index["scene_label"].astype(str).to_numpy(),
                           _window_proba(model["pipeline"], X),
                           labels=np.asarray(model["classes"]), hop_size=settings["hop_size"])
     scores["system"] = name = model["system"]
+    scores["warnings"] = []
+    trained_on = model.get("trained_on")
+    if trained_on is not None:
+        shared = check_disjoint(
+            {"filename": np.asarray(trained_on["clips"]),
+             "location": np.asarray(trained_on["locations"])},
+            index, names=(f"the model's training data ({trained_on['subset']})", subset))
+        if shared["message"]:
+            scores["warnings"].append(shared["message"])
+            scores["shared_with_training"] = {"clips": shared["clips"],
+                                              "locations": shared["locations"]}
+    remove_stale_temps(out)
     write_evaluation(out, scores, name=name, reference=PAPER_ACCURACY)
     if verbose:
         print(f"{name}: accuracy {100 * scores['accuracy']:.1f} %, "
@@ -236,6 +307,7 @@ def predict(model_path, inputs, out, *, subset="fold1_test", per="clip", device=
     from .metrics import segment_proba
 
     check_choice("per", per, ("clip", "segment"), owner="predict")
+    check_device(device)
     model = _load_model(model_path)
     inputs = [Path(p) for p in inputs]
     if len(inputs) == 1 and inputs[0].is_dir():
@@ -270,7 +342,7 @@ def predict(model_path, inputs, out, *, subset="fold1_test", per="clip", device=
     for name, p in rows:
         probs = [0.0 if j is None else float(p[j]) for j in order]
         lines.append("\t".join([name, classes[int(np.argmax(p))]] + [f"{v:.6f}" for v in probs]))
-    write_text(Path(out), "\n".join(lines) + "\n")
+    write_text(_output(out), "\n".join(lines) + "\n")
     if verbose:
         print(f"wrote {len(rows)} rows to {out}", file=sys.stderr)
     return len(rows)
@@ -279,8 +351,8 @@ def predict(model_path, inputs, out, *, subset="fold1_test", per="clip", device=
 # --- reproduce and demo ----------------------------------------------------------------------
 
 def reproduce(root, out, *, quick=False, weights=None, device="cpu", n_jobs=None,
-              epochs=None, batch_size=64, hop_size=None, duration=None, random_state=0,
-              verbose=1) -> dict:
+              epochs=None, batch_size=64, hop_size=None, duration=None, split="auto",
+              random_state=0, verbose=1) -> dict:
     """Table 2: the five systems trained on fold1_train, tested on fold1_evaluate."""
     from .report import write_comparison
 
@@ -302,11 +374,13 @@ def reproduce(root, out, *, quick=False, weights=None, device="cpu", n_jobs=None
     try:
         for system in SYSTEMS:
             model_path = out / "models" / f"{system}.joblib"
-            train(features, system, model_path, epochs=epochs, batch_size=batch_size,
-                  device=device, random_state=random_state, verbose=verbose)
+            train(features, system, model_path, split=split, epochs=epochs,
+                  batch_size=batch_size, device=device, random_state=random_state,
+                  verbose=verbose)
             results[system] = evaluate(model_path, features, out / "eval" / system, verbose=0)
     finally:
         torch.set_num_threads(threads)
+    remove_stale_temps(out)
     md = write_comparison(out, results, reference=PAPER_ACCURACY,
                           figure_systems=("audio", "video", "proposed"))
     print(md)
@@ -385,14 +459,22 @@ def _parser() -> argparse.ArgumentParser:
     def device_opts(sp):
         sp.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1)")
 
+    def split_opts(sp):
+        sp.add_argument("--split", default="auto",
+                        choices=("auto", "authors", "location", "none"),
+                        help="validation split by location (auto: the authors' when it "
+                             "applies, else by location); none: no validation set")
+
     sp = sub.add_parser("extract", help="embed every clip into a resumable feature store")
     sp.add_argument("root", help="dataset root (holds meta.csv, audio/, video/)")
     sp.add_argument("--out", required=True, help="feature store folder")
     sp.add_argument("--subset", action="append", default=None,
                     help="subset to embed (repeatable; default fold1_train and fold1_evaluate)")
-    sp.add_argument("--weights", default="auto",
+    sp.add_argument("--weights", default="auto", metavar="auto|random|FOLDER",
                     help="'auto' (the official weights: found locally, else downloaded once), "
-                         "'random' (for tests), or an official .h5 file")
+                         "'random' (for tests), or a folder holding both official files, "
+                         "openl3_audio_mel256_env.h5 and openl3_image_mel256_env.h5 "
+                         "(.h5.gz too)")
     sp.add_argument("--hop-size", type=_hop_seconds, default=0.1, help="seconds")
     sp.add_argument("--duration", type=_positive_float, default=None,
                     help="crop/pad clips to this many seconds (TAU: 10)")
@@ -406,20 +488,22 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--system", required=True, choices=available_systems())
     sp.add_argument("--out", required=True, help="model file (.joblib), written atomically")
     sp.add_argument("--subset", default="fold1_train")
-    sp.add_argument("--split", default="auto", choices=("auto", "authors", "location", "none"),
-                    help="validation split by location (auto: the authors' when it applies)")
+    split_opts(sp)
     sp.add_argument("--epochs", type=_positive_int, default=200)
     sp.add_argument("--batch-size", type=_positive_int, default=64)
     sp.add_argument("--random-state", type=int, default=0)
     device_opts(sp)
 
-    sp = sub.add_parser("evaluate", help="scores, confusion matrix and class-wise chart")
+    safety = f"Safety of model files: {_MODEL_SAFETY}"
+    sp = sub.add_parser("evaluate", help="scores, confusion matrix and class-wise chart",
+                        description=f"Score a model on stored features. {safety}")
     sp.add_argument("model")
     sp.add_argument("features")
     sp.add_argument("--subset", default="fold1_evaluate")
     sp.add_argument("--out", required=True, help="output folder")
 
-    sp = sub.add_parser("predict", help="DCASE 2021 Task 1B submission file")
+    sp = sub.add_parser("predict", help="DCASE 2021 Task 1B submission file",
+                        description=f"Write a DCASE 2021 Task 1B submission file. {safety}")
     sp.add_argument("model")
     sp.add_argument("inputs", nargs="+", help="a dataset root, or audio files "
                     "(their videos are looked up as ../video/<name>.mp4)")
@@ -440,6 +524,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--batch-size", type=_positive_int, default=64)
     sp.add_argument("--hop-size", type=_hop_seconds, default=None)
     sp.add_argument("--duration", type=_positive_float, default=None)
+    split_opts(sp)
     sp.add_argument("--n-jobs", type=int, default=None)
     sp.add_argument("--random-state", type=int, default=0)
     device_opts(sp)
@@ -492,7 +577,7 @@ def _run(args, verbose) -> int:
             reproduce(args.root, args.out, quick=args.quick, weights=_weights_arg(args.weights),
                       device=args.device, n_jobs=args.n_jobs, epochs=args.epochs,
                       batch_size=args.batch_size,
-                      hop_size=args.hop_size, duration=args.duration,
+                      hop_size=args.hop_size, duration=args.duration, split=args.split,
                       random_state=args.random_state, verbose=verbose)
         elif args.command == "demo":
             demo(out=args.out, device=args.device, random_state=args.random_state,

@@ -200,11 +200,20 @@ def confusion_matrix_to_tsv(scores: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _warnings_markdown(all_scores) -> str:
+    """The ``warnings`` of scores (a train/test overlap, say) as Markdown, each once."""
+    said = []
+    for scores in all_scores:
+        said += [w for w in scores.get("warnings", ()) if w not in said]
+    return "".join(f"\n**Warning:** {w}\n" for w in said)
+
+
 def write_evaluation(folder: str | os.PathLike, scores: dict, *, name: str,
                      reference: Mapping[str, float] | None = None) -> None:
     """Write one system's report into ``folder`` (created if needed), atomically.
 
-    Files: ``scores.json`` (``scores``), ``scores.md`` (:func:`scores_to_markdown`),
+    Files: ``scores.json`` (``scores``), ``scores.md`` (:func:`scores_to_markdown`, then
+    each of ``scores["warnings"]``, if any),
     ``confusion_matrix.tsv`` (:func:`confusion_matrix_to_tsv`) and
     ``class_wise_accuracy.png`` (:func:`plot_class_wise_accuracy`).
 
@@ -221,7 +230,8 @@ def write_evaluation(folder: str | os.PathLike, scores: dict, *, name: str,
     """
     folder = Path(folder)
     write_text(folder / "scores.json", json.dumps(scores, indent=2))
-    write_text(folder / "scores.md", scores_to_markdown({name: scores}, reference=reference))
+    write_text(folder / "scores.md", scores_to_markdown({name: scores}, reference=reference)
+               + _warnings_markdown([scores]))
     write_text(folder / "confusion_matrix.tsv", confusion_matrix_to_tsv(scores))
     labels = scores["labels"]
     plot_class_wise_accuracy({name: _class_wise_accuracy(scores, labels)}, labels,
@@ -234,7 +244,8 @@ def write_comparison(folder: str | os.PathLike, results: Mapping[str, dict], *,
                      figure_systems: Sequence[str] | None = None) -> str:
     """Write several systems' report into ``folder`` (created if needed), atomically.
 
-    Files: ``results.md`` (:func:`scores_to_markdown`), ``results.json`` (``results``)
+    Files: ``results.md`` (:func:`scores_to_markdown`, then the systems' ``warnings``),
+    ``results.json`` (``results``)
     and ``fig2.png`` (:func:`plot_class_wise_accuracy` of ``figure_systems``, like the
     paper's Fig. 2).
 
@@ -255,7 +266,7 @@ def write_comparison(folder: str | os.PathLike, results: Mapping[str, dict], *,
         The content of ``results.md``.
     """
     folder = Path(folder)
-    md = scores_to_markdown(results, reference=reference)
+    md = scores_to_markdown(results, reference=reference) + _warnings_markdown(results.values())
     write_text(folder / "results.md", md)
     write_text(folder / "results.json", json.dumps(results, indent=2))
     systems = list(results) if figure_systems is None else list(figure_systems)

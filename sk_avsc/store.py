@@ -3,31 +3,62 @@
 Layout of a store folder (what ``sk-avsc extract --out FEATURES`` writes)::
 
     FEATURES/store.json        embedding settings, dataset root, class names, subsets
+    FEATURES/store.json.lock   the lock every writer and reader of the store takes
     FEATURES/cache/            the embedders' per-clip cache (what makes reruns resume)
-    FEATURES/<subset>.npz      X: float32 (n_clips, n_windows, audio_dim + video_dim)
+    FEATURES/<subset>.npz      X: float32 (n_clips, n_windows, audio_dim + video_dim) and
+                               clips: the clip ids (``filename``) of X's rows
     FEATURES/<subset>.tsv      one row per clip: filename, scene_label, location, target
 
-Every file is written through :func:`sk_avsc._io.atomic_write`, and only by
-:meth:`FeatureStore.write_subset`, so that a reader never sees a half-written file.
+Every file is written through :func:`sk_avsc._io.atomic_write`, so that a reader never
+sees a half-written file. A subset is two files, so a crash between their writes could
+pair new features with an old table: the ``.npz`` therefore carries its clip ids, and
+``store.json`` a checksum of them, which :meth:`FeatureStore.read_subset` compares with
+the table. ``store.json`` is read, modified and written under an exclusive
+:class:`filelock.FileLock`, and so are the settings check and the subset's files, so
+that concurrent ``extract`` runs into one folder neither lose a subset nor mix
+settings.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_write, write_text
-from .exceptions import DatasetError
+from ._io import atomic_write, remove_stale_temps, write_text
+from ._version import __version__
+from .exceptions import DatasetError, SkAvscWarning
 
-__all__ = ["FeatureStore", "STORE_FILE", "SETTINGS_CHECKED"]
+__all__ = ["FeatureStore", "STORE_FILE", "SETTINGS_CHECKED", "MODEL_SETTINGS"]
 
 #: The store's settings file.
 STORE_FILE = "store.json"
 #: Settings that must match for features to be added to an existing store.
 SETTINGS_CHECKED = ("weights", "hop_size", "duration")
+#: Settings that change the embeddings: a model must be used on features made with its own.
+MODEL_SETTINGS = ("weights", "hop_size", "duration", "audio_dim", "center")
+#: Seconds to wait for another process's lock (held only while files are written).
+LOCK_TIMEOUT = 600.0
+
+
+def clips_checksum(clips) -> str:
+    """SHA-1 of a list of clip ids, in order (what ``store.json`` records per subset).
+
+    Examples
+    --------
+    >>> from sk_avsc.store import clips_checksum
+    >>> clips_checksum(["a.wav", "b.wav"]) == clips_checksum(["b.wav", "a.wav"])
+    False
+    """
+    digest = hashlib.sha1()
+    for clip in clips:
+        digest.update(str(clip).encode("utf-8") + b"\0")
+    return digest.hexdigest()
 
 
 class FeatureStore:
@@ -56,14 +87,17 @@ class FeatureStore:
     ...                       "location": ["x-1"], "target": [0]})
     >>> store.write_subset("fold1_train", np.zeros((1, 2, 4)), index, target_names=["bus"])
     >>> X, idx = FeatureStore.open(store.path).read_subset("fold1_train")
-    >>> X.shape, X.dtype, store.subsets
-    ((1, 2, 4), dtype('float32'), {'fold1_train': {'n_clips': 1, 'n_windows': 2}})
+    >>> X.shape, X.dtype, idx["filename"].tolist()
+    ((1, 2, 4), dtype('float32'), ['a.wav'])
+    >>> store.subsets["fold1_train"]["n_clips"]
+    1
     """
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self.cache_dir = self.path / "cache"
         self._settings: dict | None = None
+        self._own: dict = {}  # the settings create() was given, rewritten by write_subset
 
     @property
     def _settings_path(self) -> Path:
@@ -76,8 +110,9 @@ class FeatureStore:
         Parameters
         ----------
         path : str or path-like
-            The store's folder. Nothing is written until the first
-            :meth:`write_subset`.
+            The store's folder. A new store's ``store.json`` (no subsets yet) is
+            written at once, under the store's lock, so that a concurrent first run
+            with other settings is refused rather than mixed in.
         settings : dict
             Embedding settings (JSON-serialisable); those of :data:`SETTINGS_CHECKED`
             must equal the existing store's, the others replace them.
@@ -92,19 +127,58 @@ class FeatureStore:
             If the store at ``path`` holds features made with other settings.
         """
         store = cls(path)
-        settings = dict(settings)
-        if store._settings_path.exists():
-            old = store.settings
-            if any(old.get(k) != settings.get(k) for k in SETTINGS_CHECKED):
-                raise DatasetError(
-                    f"{store.path} holds features made with other settings "
-                    f"({ {k: old.get(k) for k in SETTINGS_CHECKED} }); choose another "
-                    "folder or delete it."
-                )
-            settings = {**old, **settings, "subsets": old.get("subsets", {})}
-        settings.setdefault("subsets", {})
-        store._settings = settings
+        settings = {k: v for k, v in dict(settings).items() if k != "subsets"}
+        store.path.mkdir(parents=True, exist_ok=True)
+        with store._lock():
+            remove_stale_temps(store.path)  # left by killed writers
+            if store._settings_path.exists():
+                old = store._read_settings()
+                store._check_settings(old, settings)
+                merged = {**old, **settings, "subsets": old.get("subsets", {})}
+            else:
+                merged = {**settings, "sk_avsc_version": __version__, "subsets": {}}
+            write_text(store._settings_path, json.dumps(merged, indent=2))
+        store._own = settings
+        store._settings = merged
         return store
+
+    def _check_settings(self, old: dict, settings: dict) -> None:
+        different = [k for k in SETTINGS_CHECKED if old.get(k) != settings.get(k)]
+        if different:
+            said = ", ".join(f"{k} {old.get(k)!r} there, {settings.get(k)!r} here"
+                             for k in different)
+            raise DatasetError(
+                f"{self.path} holds features made with other settings ({said}); choose "
+                "another folder or delete it."
+            )
+
+    @contextlib.contextmanager
+    def _lock(self):
+        """The store's exclusive lock (a read-only store is read without it)."""
+        import filelock
+
+        lock = filelock.FileLock(self.path / f"{STORE_FILE}.lock", timeout=LOCK_TIMEOUT)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise DatasetError(
+                f"{self.path} is locked by another sk-avsc process for over {LOCK_TIMEOUT:.0f} "
+                f"s; wait for it to finish (if none runs, delete {lock.lock_file})."
+            ) from None
+        except PermissionError:  # a read-only store: nobody writes it
+            lock = None
+        try:
+            yield
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _read_settings(self) -> dict:
+        try:
+            return json.loads(self._settings_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DatasetError(f"{self._settings_path} cannot be read ({exc}); rerun "
+                               "'sk-avsc extract' into a new folder.") from exc
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> FeatureStore:
@@ -119,18 +193,20 @@ class FeatureStore:
         if not store._settings_path.is_file():
             raise DatasetError(f"{store.path} is not a feature store (no {STORE_FILE}); run "
                                "'sk-avsc extract ROOT --out FEATURES' first.")
+        with contextlib.suppress(OSError):  # a read-only store keeps its temporaries
+            remove_stale_temps(store.path)
         return store
 
     @property
     def settings(self) -> dict:
         """The store's settings (``store.json``), ``subsets`` included."""
         if self._settings is None:
-            self._settings = json.loads(self._settings_path.read_text())
+            self._settings = self._read_settings()
         return self._settings
 
     @property
     def subsets(self) -> dict:
-        """Stored subsets: name -> ``{"n_clips": ..., "n_windows": ...}``."""
+        """Stored subsets: name -> ``{"n_clips": ..., "n_windows": ..., "clips_sha1": ...}``."""
         return self.settings.get("subsets", {})
 
     def write_subset(self, name: str, X, index, *, target_names=None) -> None:
@@ -146,18 +222,35 @@ class FeatureStore:
             One row per clip of ``X``, in the same order.
         target_names : list of str, default=None
             Class names to record in the settings.
+
+        Notes
+        -----
+        The three files are written under the store's lock, ``store.json`` last and
+        re-read first (a read-modify-write), so that concurrent writers of other
+        subsets keep each other's entries.
         """
         X = np.asarray(X)
-        with atomic_write(self.path / f"{name}.npz") as f:
-            np.savez(f, X=X.astype(np.float32))
-        with atomic_write(self.path / f"{name}.tsv", "w", newline="") as f:
-            index.to_csv(f, sep="\t", index=False)
-        settings = self.settings
-        if target_names is not None:
-            settings["target_names"] = list(target_names)
-        settings.setdefault("subsets", {})[name] = {"n_clips": int(X.shape[0]),
-                                                    "n_windows": int(X.shape[1])}
-        write_text(self._settings_path, json.dumps(settings, indent=2))
+        clips = index["filename"].astype(str).to_numpy()
+        if X.ndim != 3 or len(clips) != X.shape[0]:
+            raise DatasetError(f"subset {name!r}: X of shape {X.shape} and a table of "
+                               f"{len(clips)} clips do not pair one clip per row.")
+        with self._lock():
+            settings = self._read_settings() if self._settings_path.exists() else {}
+            if settings:
+                self._check_settings(settings, self._own or settings)
+            with atomic_write(self.path / f"{name}.npz") as f:
+                np.savez(f, X=X.astype(np.float32), clips=clips.astype(str))
+            with atomic_write(self.path / f"{name}.tsv", "w", newline="") as f:
+                index.to_csv(f, sep="\t", index=False)
+            subsets = settings.get("subsets", {})
+            settings = {**settings, **self._own, "sk_avsc_version": __version__}
+            if target_names is not None:
+                settings["target_names"] = list(target_names)
+            settings["subsets"] = {**subsets, name: {"n_clips": int(X.shape[0]),
+                                                     "n_windows": int(X.shape[1]),
+                                                     "clips_sha1": clips_checksum(clips)}}
+            write_text(self._settings_path, json.dumps(settings, indent=2))
+        self._settings = settings
 
     def read_subset(self, name: str):
         """Features and clip table of subset ``name``.
@@ -171,14 +264,105 @@ class FeatureStore:
         Raises
         ------
         DatasetError
-            If the store has no such subset.
+            If the store has no such subset, or its features, its table and
+            ``store.json`` do not name the same clips (a torn or tampered store).
         """
+        with self._lock():
+            self._settings = self._read_settings()
+            if name not in self.subsets:
+                raise DatasetError(f"{self.path} has no features of {name!r} (it has "
+                                   f"{sorted(self.subsets)}); run extract with --subset "
+                                   f"{name}.")
+            npz, tsv = self.path / f"{name}.npz", self.path / f"{name}.tsv"
+            rerun = (f"rerun 'sk-avsc extract ROOT --out {self.path} --subset {name}' (it "
+                     "resumes from the cache)")
+            try:
+                with np.load(npz, allow_pickle=False) as data:
+                    X = data["X"]
+                    clips = data["clips"] if "clips" in data.files else None
+                index = self._read_tsv(tsv)
+            except (OSError, ValueError, KeyError) as exc:
+                raise DatasetError(f"subset {name!r} of {self.path} cannot be read ({exc}); "
+                                   f"{rerun}.") from exc
+        if clips is None:
+            raise DatasetError(f"{npz} holds no clip ids (written by an older sk_avsc), so its "
+                               f"rows cannot be checked against {tsv.name}; {rerun}.")
+        recorded = self.subsets[name].get("clips_sha1")
+        if (len(clips) != len(index) or len(clips) != X.shape[0]
+                or not np.array_equal(clips.astype(str), index["filename"].to_numpy(dtype=str))
+                or recorded != clips_checksum(clips)):
+            raise DatasetError(
+                f"subset {name!r} of {self.path} is torn: {npz.name} ({X.shape[0]} clips), "
+                f"{tsv.name} ({len(index)} clips) and {STORE_FILE} do not list the same clips "
+                f"(an interrupted or concurrent extract?); {rerun}."
+            )
+        stored = self.settings.get("sk_avsc_version")
+        if stored is not None and stored != __version__:
+            warnings.warn(f"the features in {self.path} were extracted by sk_avsc {stored}, "
+                          f"this is {__version__}; rerun extract into a new folder if the "
+                          "embeddings have changed since.", SkAvscWarning, stacklevel=2)
+        return X, index
+
+    @staticmethod
+    def _read_tsv(path):
         import pandas as pd
 
-        if name not in self.subsets:
-            raise DatasetError(f"{self.path} has no features of {name!r} (it has "
-                               f"{sorted(self.subsets)}); run extract with --subset {name}.")
-        with np.load(self.path / f"{name}.npz") as data:
-            X = data["X"]
-        index = pd.read_csv(self.path / f"{name}.tsv", sep="\t", dtype={"location": str})
-        return X, index
+        return pd.read_csv(path, sep="\t", dtype={"location": str, "filename": str})
+
+    def read_table(self, name: str):
+        """The clip table of subset ``name`` alone (``filename``, labels, ``location``).
+
+        Cheaper than :meth:`read_subset` (no features are read, nor checked against it).
+
+        Raises
+        ------
+        DatasetError
+            If the store has no such subset.
+        """
+        with self._lock():
+            self._settings = self._read_settings()
+            if name not in self.subsets:
+                raise DatasetError(f"{self.path} has no features of {name!r} (it has "
+                                   f"{sorted(self.subsets)}); run extract with --subset "
+                                   f"{name}.")
+            return self._read_tsv(self.path / f"{name}.tsv")
+
+    def check_settings_of(self, settings: dict, *, what: str) -> None:
+        """Refuse features made otherwise than ``settings`` say (a model's, for example).
+
+        Parameters
+        ----------
+        settings : dict
+            Embedding settings, compared on :data:`MODEL_SETTINGS`.
+        what : str
+            Who wants them, for the message (e.g. ``"model file m.joblib"``).
+
+        Raises
+        ------
+        DatasetError
+            Naming each setting that differs and both values.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from sk_avsc.store import FeatureStore
+        >>> store = FeatureStore.create(tempfile.mkdtemp(), {"weights": "random",
+        ...                             "hop_size": 0.25, "duration": None})
+        >>> store.check_settings_of({"weights": "random", "hop_size": 0.5, "duration": None},
+        ...                         what="model m.joblib")
+        Traceback (most recent call last):
+        ...
+        sk_avsc.exceptions.DatasetError: model m.joblib was trained on features with \
+hop_size 0.5, but ... holds hop_size 0.25; ...
+        """
+        mine = self.settings
+        different = [k for k in MODEL_SETTINGS if k in settings and k in mine
+                     and settings[k] != mine[k]]
+        if different:
+            theirs = ", ".join(f"{k} {settings[k]!r}" for k in different)
+            ours = ", ".join(f"{k} {mine[k]!r}" for k in different)
+            raise DatasetError(
+                f"{what} was trained on features with {theirs}, but {self.path} holds {ours}; "
+                "extract features with the model's settings into another folder, or train a "
+                "model on these."
+            )

@@ -12,18 +12,23 @@ with ``@_register("name")``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
 from ._validation import check_choice, check_int
 
-__all__ = ["SYSTEMS", "PAPER_ACCURACY", "available_systems", "make_system", "make_embedder"]
+__all__ = ["SYSTEMS", "PAPER_ACCURACY", "WEIGHT_FILES", "available_systems", "make_system",
+           "make_embedder", "front_end_weights"]
 
 #: The paper's five systems (Table 2), in its order.
 SYSTEMS = ("audio", "video", "early", "late", "proposed")
 #: Table 2 of the paper: clip accuracy (%) on fold1_evaluate.
 PAPER_ACCURACY = {"audio": 75.8, "video": 68.4, "early": 82.2, "late": 80.8, "proposed": 84.8}
+#: The official OpenL3 weight files of the paper's front end (``.h5.gz`` accepted too).
+WEIGHT_FILES = {"audio": "openl3_audio_mel256_env.h5", "image": "openl3_image_mel256_env.h5"}
 
 # name -> builder(audio_features, head, fusion_head) returning (column range or None,
 # window-level classifier); head() and fusion_head() make fresh MLPClassifiers
@@ -222,9 +227,10 @@ def make_embedder(
 
     Parameters
     ----------
-    weights : None, "random" or path, default=None
+    weights : None, "random" or folder path, default=None
         OpenL3 weights of both networks: None finds (or downloads once) the official
-        files; ``"random"`` for tests.
+        files; a folder holding both :data:`WEIGHT_FILES` (``.h5`` or ``.h5.gz``);
+        ``"random"`` for tests. One weight file cannot serve both networks.
     hop_size : float, default=0.1
         Hop between windows in seconds (the paper's 0.1).
     duration : float or None, default=None
@@ -247,6 +253,11 @@ def make_embedder(
         Unfitted; ``transform`` takes a table with ``filename_audio`` and
         ``filename_video`` columns (``load_tau2021(...).data``).
 
+    Raises
+    ------
+    WeightsError
+        If ``weights`` is a folder that lacks either file, or is not a folder.
+
     Examples
     --------
     >>> from sk_avsc.systems import make_embedder
@@ -256,9 +267,102 @@ def make_embedder(
     """
     from .embedders import AudioVisualEmbedder, OpenL3AudioEmbedder, OpenL3FrameEmbedder
 
-    common = dict(weights=weights, input_repr="mel256", content_type="env",
+    # a folder is resolved here; None stays None (found, or downloaded, when fitted)
+    paths = front_end_weights(weights, download=False) if _is_folder_arg(weights) else {
+        "audio": weights, "image": weights}
+    common = dict(input_repr="mel256", content_type="env",
                   embedding_size=512, hop_size=hop_size, center=True, duration=duration,
                   batch_size=batch_size)
-    return AudioVisualEmbedder(OpenL3AudioEmbedder(**common), OpenL3FrameEmbedder(**common),
+    return AudioVisualEmbedder(OpenL3AudioEmbedder(weights=paths["audio"], **common),
+                               OpenL3FrameEmbedder(weights=paths["image"], **common),
                                cache_dir=cache_dir, n_jobs=n_jobs, device=device,
                                verbose=verbose)
+
+
+def _is_folder_arg(weights) -> bool:
+    return weights is not None and not (isinstance(weights, str) and weights == "random")
+
+
+def front_end_weights(weights=None, *, download: bool = True,
+                      option: str = "weights=FOLDER") -> dict:
+    """The weight files of the paper's two networks, as :func:`make_embedder` takes them.
+
+    Parameters
+    ----------
+    weights : None, "random" or folder path, default=None
+        As for :func:`make_embedder`: None looks for the official files where
+        :func:`sk_avsc.openl3.resolve_weights` does (downloading them if allowed),
+        a folder must hold both :data:`WEIGHT_FILES`.
+    download : bool, default=True
+        With ``weights=None``, download files that are not on this machine.
+    option : str, default="weights=FOLDER"
+        How the caller passes a folder, for the message (the CLI: ``--weights FOLDER``).
+
+    Returns
+    -------
+    paths : dict
+        ``{"audio": path, "image": path}`` (``"random"`` for both with random weights).
+
+    Raises
+    ------
+    WeightsError
+        Naming both files when either is missing, and how to provide them.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from sk_avsc.systems import WEIGHT_FILES, front_end_weights
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "openl3_audio_mel256_env.h5").write_bytes(b"")
+    >>> _ = (folder / "openl3_image_mel256_env.h5.gz").write_bytes(b"")
+    >>> sorted(p.name for p in front_end_weights(folder).values())
+    ['openl3_audio_mel256_env.h5', 'openl3_image_mel256_env.h5.gz']
+    """
+    from .exceptions import WeightsError
+    from .openl3 import _download
+
+    if not _is_folder_arg(weights):
+        if weights is None:
+            found, missing, reasons = {}, [], []
+            for modality, name in WEIGHT_FILES.items():
+                try:
+                    found[modality] = _download.resolve_weights(
+                        modality, "mel256", "env", download=download)
+                except WeightsError as exc:
+                    missing.append(name)
+                    if exc.__cause__ is not None:  # the download's own failure
+                        reasons.append(str(exc.__cause__))
+            if missing:
+                dirs = ", ".join(str(d) for d in _download.search_dirs())
+                raise WeightsError(
+                    f"OpenL3 weight file(s) {' and '.join(missing)} not found (searched "
+                    f"{dirs})" + (f" and not downloaded ({reasons[0]})" if reasons else "")
+                    + f"; the front end needs both {' and '.join(WEIGHT_FILES.values())}: put "
+                    f"them (.h5 or .h5.gz, from {_download.DEFAULT_BASE_URL}) in one folder "
+                    f"and pass {option}, or set SK_AVSC_WEIGHTS_DIR to that folder."
+                )
+            return found
+        return {"audio": weights, "image": weights}
+    folder = Path(os.fspath(weights)).expanduser()
+    both = " and ".join(WEIGHT_FILES.values())
+    if not folder.is_dir():
+        what = "is a file" if folder.is_file() else "does not exist"
+        raise WeightsError(
+            f"weights {str(folder)!r} {what}: the front end has two networks, so pass the "
+            f"folder that holds {both} (.h5 or .h5.gz) as {option}."
+        )
+    found, missing = {}, []
+    for modality, name in WEIGHT_FILES.items():
+        # the names resolve_weights accepts in a folder (name.h5, .h5.gz, -v0_4_0 ones)
+        hits = [folder / n for n in _download._candidate_names(name) if (folder / n).is_file()]
+        if hits:
+            found[modality] = hits[0]
+        else:
+            missing.append(name)
+    if missing:
+        raise WeightsError(
+            f"weights folder {str(folder)!r} lacks {' and '.join(missing)}: it must hold "
+            f"{both} (.h5 or .h5.gz, from {_download.DEFAULT_BASE_URL}); pass that folder as "
+            f"{option}."
+        )
+    return found

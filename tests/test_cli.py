@@ -58,7 +58,8 @@ def _one_error_line(capsys, *needles):
 @pytest.mark.slow
 def test_extract_writes_a_store(features, data):
     store = json.loads((features / "store.json").read_text())
-    assert store["subsets"]["fold1_train"] == {"n_clips": 4, "n_windows": 2}
+    assert {k: store["subsets"]["fold1_train"][k] for k in ("n_clips", "n_windows")} == {
+        "n_clips": 4, "n_windows": 2}
     assert store["target_names"] == list(TAU_CLASSES[:2])
     with np.load(features / "fold1_evaluate.npz") as f:
         X = f["X"]
@@ -303,3 +304,212 @@ def test_training_repeats_exactly(models, features, tmp_path):
     assert np.array_equal(first.predict_proba(X), again.predict_proba(X))
     fusion = again[-1].estimator_.fusion_
     assert fusion.max_epochs == 2 and fusion.random_state == 0
+
+
+# --- issue 10: reliability ------------------------------------------------------------------
+
+WEIGHT_NAMES = ("openl3_audio_mel256_env.h5", "openl3_image_mel256_env.h5")
+
+
+@pytest.fixture
+def leaky(tmp_path):
+    """A tiny root whose fold1_evaluate also lists a fold1_train clip (and so its location)."""
+    root = make_av_scenes(tmp_path / "leaky", n_classes=2, n_cities=1, n_locations=2,
+                          clips_per_location=1, duration=1.0, fps=2, random_state=0)
+    setup = Path(root) / "evaluation_setup"
+    train_rows = (setup / "fold1_train.csv").read_text().splitlines()
+    with open(setup / "fold1_evaluate.csv", "a") as f:
+        f.write(train_rows[1] + "\n")
+    return root, train_rows[1].split("\t")[0]
+
+
+def test_train_evaluate_overlap_is_reported(leaky, tmp_path, capsys):
+    # item 5: a clip (and its location) in both lists is named by extract and evaluate
+    root, clip = leaky
+    feats, model, out = tmp_path / "f", tmp_path / "m.joblib", tmp_path / "e"
+    assert main(["-q", "extract", root, "--out", str(feats), "--weights", "random",
+                 "--hop-size", "0.5"]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and "fold1_train and fold1_evaluate share 1 clip(s)" in err
+    assert clip in err and "location" in err
+    assert main(["-q", "train", str(feats), "--system", "audio", "--out", str(model),
+                 "--epochs", "1", "--split", "none"]) == 0
+    assert main(["-q", "evaluate", str(model), str(feats), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and clip in err
+    scores = json.loads((out / "scores.json").read_text())
+    assert scores["shared_with_training"]["clips"] == [clip]
+    assert len(scores["shared_with_training"]["locations"]) == 1
+    assert "**Warning:**" in (out / "scores.md").read_text()
+
+
+def test_clean_lists_give_no_overlap_warning(models, features, tmp_path, capsys):
+    assert main(["-q", "evaluate", str(models["audio"]), str(features), "--out",
+                 str(tmp_path / "e")]) == 0
+    assert "share" not in capsys.readouterr().err
+    assert json.loads((tmp_path / "e" / "scores.json").read_text())["warnings"] == []
+
+
+@pytest.mark.slow
+def test_evaluate_refuses_features_of_other_settings(models, data, tmp_path, capsys):
+    # item 6: a model trained on hop-0.5 features, scored on hop-0.25 ones
+    other = tmp_path / "f025"
+    assert main(["-q", "extract", data, "--out", str(other), "--weights", "random",
+                 "--hop-size", "0.25", "--subset", "fold1_evaluate"]) == 0
+    capsys.readouterr()
+    assert main(["-q", "evaluate", str(models["audio"]), str(other), "--out",
+                 str(tmp_path / "e")]) == 1
+    _one_error_line(capsys, str(models["audio"]), "hop_size 0.5", "hop_size 0.25")
+    assert not (tmp_path / "e").exists()
+
+
+def test_model_of_another_version_warns(models, features, tmp_path, capsys):
+    import joblib
+
+    model = joblib.load(models["audio"])
+    model["sk_avsc_version"] = "0.0.1"
+    path = tmp_path / "old.joblib"
+    joblib.dump(model, path)
+    assert main(["-q", "evaluate", str(path), str(features), "--out", str(tmp_path / "e")]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and "0.0.1" in err and str(path) in err
+
+
+@pytest.mark.parametrize("device", ["foo", "cuda"])
+def test_train_on_an_unusable_device(features, tmp_path, capsys, device):
+    # item 9: one line and exit status 1, as extract and predict do
+    import torch
+
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    assert main(["-q", "train", str(features), "--system", "audio", "--out",
+                 str(tmp_path / "m.joblib"), "--epochs", "1", "--device", device]) == 1
+    _one_error_line(capsys, "device", repr(device))
+
+
+def test_malformed_model_dict(features, tmp_path, capsys):
+    import joblib
+
+    path = tmp_path / "bad.joblib"
+    joblib.dump({"format": 1, "system": "audio"}, path)
+    assert main(["-q", "evaluate", str(path), str(features), "--out", str(tmp_path / "o")]) == 1
+    _one_error_line(capsys, str(path), "pipeline", "sk-avsc train")
+
+
+def test_help_says_model_files_run_code(capsys):
+    for cmd in ("evaluate", "predict"):
+        assert main([cmd, "--help"]) == 0
+        assert "only load model files you trust" in " ".join(capsys.readouterr().out.split())
+
+
+def test_weights_file_is_refused_with_both_names(tmp_path, capsys, small):
+    # item 4: one .h5 cannot serve the audio and the image network
+    h5 = tmp_path / "openl3_audio_mel256_env.h5"
+    h5.write_bytes(b"")
+    assert main(["-q", "extract", small, "--out", str(tmp_path / "f"), "--weights",
+                 str(h5)]) == 1
+    _one_error_line(capsys, str(h5), *WEIGHT_NAMES, "--weights")
+    folder = tmp_path / "w"
+    folder.mkdir()
+    (folder / WEIGHT_NAMES[0]).write_bytes(b"")
+    assert main(["-q", "extract", small, "--out", str(tmp_path / "f"), "--weights",
+                 str(folder)]) == 1
+    _one_error_line(capsys, str(folder), "lacks openl3_image_mel256_env.h5", "--weights")
+    assert not (tmp_path / "f").exists()  # refused before the store is made
+
+
+def test_weights_folder_gives_each_network_its_file(tmp_path):
+    from sk_avsc.systems import make_embedder
+
+    (tmp_path / WEIGHT_NAMES[0]).write_bytes(b"")
+    (tmp_path / (WEIGHT_NAMES[1] + ".gz")).write_bytes(b"")
+    emb = make_embedder(weights=tmp_path)
+    assert Path(emb.audio.weights) == tmp_path / WEIGHT_NAMES[0]
+    assert Path(emb.video.weights) == tmp_path / (WEIGHT_NAMES[1] + ".gz")
+
+
+def test_offline_weights_error_names_both_files(monkeypatch, tmp_path, capsys, small):
+    from sk_avsc.exceptions import WeightsError
+    from sk_avsc.openl3 import _download
+
+    def offline(*args, **kwargs):
+        raise WeightsError("download failed: no network.")
+
+    monkeypatch.setattr(_download, "download_weights", offline)
+    monkeypatch.setattr(_download, "_openl3_package_dir", lambda: None)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("SK_AVSC_WEIGHTS_DIR", raising=False)
+    assert main(["-q", "extract", small, "--out", str(tmp_path / "f")]) == 1
+    _one_error_line(capsys, *WEIGHT_NAMES, "--weights FOLDER", "SK_AVSC_WEIGHTS_DIR")
+    assert "weights=" not in capsys.readouterr().err
+
+
+def test_reproduce_takes_split(monkeypatch, tmp_path, capsys):
+    # item 10: the hint "pass --split none" holds for reproduce too
+    from sk_avsc import cli
+
+    seen = []
+    monkeypatch.setattr(cli, "extract", lambda *a, **k: None)
+    monkeypatch.setattr(cli, "train", lambda *a, **k: seen.append(k["split"]))
+    monkeypatch.setattr(cli, "evaluate", lambda *a, **k: {})
+    import sk_avsc.report
+
+    monkeypatch.setattr(sk_avsc.report, "write_comparison", lambda *a, **k: "")
+    assert main(["-q", "reproduce", str(tmp_path), "--out", str(tmp_path / "o"),
+                 "--split", "none"]) == 0
+    assert seen == ["none"] * len(SYSTEMS)
+    assert "--split" in cli._parser()._subparsers._group_actions[0].choices[
+        "reproduce"].format_help()
+
+
+def _modes(folder):
+    return {p.relative_to(folder).as_posix(): p.stat().st_mode & 0o777
+            for p in Path(folder).rglob("*") if p.is_file()}
+
+
+@pytest.mark.slow
+def test_written_files_honour_the_umask(data, tmp_path):
+    # item 10: every file a command writes is 0o666 & ~umask (here 0o640), as open() gives
+    import os
+
+    from sk_avsc.metrics import scene_scores
+    from sk_avsc.report import write_comparison
+
+    old = os.umask(0o027)
+    try:
+        feats, model = tmp_path / "f", tmp_path / "m" / "audio.joblib"
+        assert main(["-q", "extract", data, "--out", str(feats), "--weights", "random",
+                     "--hop-size", "0.5"]) == 0
+        assert main(["-q", "train", str(feats), "--system", "audio", "--out", str(model),
+                     "--epochs", "1", "--split", "none"]) == 0
+        assert main(["-q", "evaluate", str(model), str(feats), "--out",
+                     str(tmp_path / "e")]) == 0
+        assert main(["-q", "predict", str(model), data, "--out",
+                     str(tmp_path / "p" / "output.csv")]) == 0
+        s = scene_scores(["bus", "park"], [[0.8, 0.2], [0.3, 0.7]])
+        write_comparison(tmp_path / "r", {"audio": s, "video": s})  # what reproduce adds
+    finally:
+        os.umask(old)
+    modes = _modes(tmp_path)
+    for name in ("f/store.json", "f/fold1_train.npz", "f/fold1_train.tsv", "m/audio.joblib",
+                 "e/scores.json", "e/scores.md", "e/class_wise_accuracy.png",
+                 "p/output.csv", "r/results.md", "r/results.json", "r/fig2.png"):
+        assert modes.pop(name) == 0o640, name
+    assert set(modes.values()) <= {0o640}, modes  # the cache files and the lock too
+
+
+def test_stale_temporaries_of_outputs_are_removed(models, features, tmp_path):
+    import os
+    import time
+
+    out = tmp_path / "e"
+    out.mkdir()
+    stale, other = out / ".scores.json.abc.tmp", tmp_path / ".notes.txt.abc.tmp"
+    for p in (stale, other, tmp_path / ".m.joblib.abc.tmp"):
+        p.write_bytes(b"half")
+        os.utime(p, (time.time() - 7200,) * 2)
+    assert main(["-q", "evaluate", str(models["audio"]), str(features), "--out", str(out)]) == 0
+    assert main(["-q", "train", str(features), "--system", "audio", "--out",
+                 str(tmp_path / "m.joblib"), "--epochs", "1", "--split", "none"]) == 0
+    assert not stale.exists() and not (tmp_path / ".m.joblib.abc.tmp").exists()
+    assert other.exists()  # not a temporary of a file this command writes

@@ -1,32 +1,39 @@
-"""FeatureStore: today's on-disk layout, the settings check, subsets that accumulate."""
+"""FeatureStore: on-disk layout, the settings check, subsets that accumulate, torn and
+concurrent writes."""
 
 import json
+import multiprocessing
+import os
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from sk_avsc import store as store_module
 from sk_avsc.exceptions import DatasetError
 from sk_avsc.store import FeatureStore
 
 SETTINGS = {"weights": "random", "hop_size": 0.5, "duration": None, "batch_size": 32}
 
 
-def _index(n):
-    return pd.DataFrame({"filename": [f"audio/c{i}.wav" for i in range(n)],
+def _index(n, first=0):
+    return pd.DataFrame({"filename": [f"audio/c{i}.wav" for i in range(first, first + n)],
                          "scene_label": ["bus"] * n, "location": ["0123"] * n,
                          "target": [0] * n})
 
 
 def test_layout_and_round_trip(tmp_path, rng):
     store = FeatureStore.create(tmp_path, SETTINGS)
-    assert not (tmp_path / "store.json").exists()  # nothing is written before a subset
+    # the settings are claimed at once, so that a concurrent run with others is refused
+    assert json.loads((tmp_path / "store.json").read_text())["subsets"] == {}
     X = rng.normal(size=(3, 2, 4))
     store.write_subset("fold1_train", X, _index(3), target_names=["bus"])
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".lock") == [
         "fold1_train.npz", "fold1_train.tsv", "store.json"]
     on_disk = json.loads((tmp_path / "store.json").read_text())
-    assert on_disk["subsets"] == {"fold1_train": {"n_clips": 3, "n_windows": 2}}
+    assert on_disk["subsets"]["fold1_train"]["n_clips"] == 3
+    assert on_disk["subsets"]["fold1_train"]["n_windows"] == 2
     assert on_disk["target_names"] == ["bus"] and on_disk["hop_size"] == 0.5
     X2, index = FeatureStore.open(tmp_path).read_subset("fold1_train")
     assert X2.dtype == np.float32 and np.array_equal(X2, X.astype(np.float32))
@@ -51,3 +58,130 @@ def test_missing_store_and_subset(tmp_path):
     FeatureStore.create(tmp_path, SETTINGS).write_subset("a", np.zeros((1, 1, 2)), _index(1))
     with pytest.raises(DatasetError, match="no features of 'b'.*--subset b"):
         FeatureStore.open(tmp_path).read_subset("b")
+
+
+# --- item 1 of issue 10: a crash between the subset's two files ------------------------------
+
+def _crash_on_tsv(monkeypatch):
+    """Make the write of a subset's .tsv fail, as a kill right after its .npz would."""
+    real = store_module.atomic_write
+
+    def atomic_write(path, *args, **kwargs):
+        if str(path).endswith(".tsv"):
+            raise KeyboardInterrupt("killed between the .npz and the .tsv")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(store_module, "atomic_write", atomic_write)
+
+
+@pytest.mark.parametrize("n_new, first", [(5, 0), (3, 1)], ids=["more-clips", "same-count"])
+def test_torn_subset_is_refused(tmp_path, rng, monkeypatch, n_new, first):
+    store = FeatureStore.create(tmp_path, SETTINGS)
+    store.write_subset("fold1_train", rng.normal(size=(3, 2, 4)), _index(3))
+    # the subset's clip list changed (more clips, or as many but others); the rerun dies
+    # after writing the new features, before their table
+    _crash_on_tsv(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        FeatureStore.create(tmp_path, SETTINGS).write_subset(
+            "fold1_train", rng.normal(size=(n_new, 2, 4)), _index(n_new, first))
+    monkeypatch.undo()
+    with pytest.raises(DatasetError, match="'fold1_train'.*torn.*rerun 'sk-avsc extract"):
+        FeatureStore.open(tmp_path).read_subset("fold1_train")
+
+
+def test_table_edited_after_extract_is_refused(tmp_path, rng):
+    FeatureStore.create(tmp_path, SETTINGS).write_subset("a", rng.normal(size=(2, 1, 2)),
+                                                         _index(2))
+    tsv = tmp_path / "a.tsv"
+    tsv.write_text(tsv.read_text().replace("audio/c0.wav", "audio/other.wav"))
+    with pytest.raises(DatasetError, match="torn"):
+        FeatureStore.open(tmp_path).read_subset("a")
+
+
+def test_features_without_clip_ids_are_refused(tmp_path, rng):
+    FeatureStore.create(tmp_path, SETTINGS).write_subset("a", rng.normal(size=(2, 1, 2)),
+                                                         _index(2))
+    np.savez(tmp_path / "a.npz", X=np.zeros((2, 1, 2), np.float32))  # an older store's file
+    with pytest.raises(DatasetError, match="no clip ids.*rerun"):
+        FeatureStore.open(tmp_path).read_subset("a")
+
+
+# --- item 2 of issue 10: concurrent writers --------------------------------------------------
+
+def _writer(path, settings, subset, n, barrier, results):
+    try:
+        store = FeatureStore.create(path, settings)
+    except DatasetError as exc:
+        results.put((subset, str(exc)))
+        barrier.wait(timeout=60)
+        return
+    barrier.wait(timeout=60)  # both have opened the store before either writes
+    store.write_subset(subset, np.zeros((n, 2, 4)), _index(n), target_names=["bus"])
+    results.put((subset, "ok"))
+
+
+def _run_writers(path, jobs):
+    ctx = multiprocessing.get_context("fork")
+    barrier, results = ctx.Barrier(len(jobs)), ctx.Queue()
+    procs = [ctx.Process(target=_writer, args=(path, settings, subset, n, barrier, results))
+             for settings, subset, n in jobs]
+    for p in procs:
+        p.start()
+    out = dict(results.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    return out
+
+
+def test_concurrent_writers_of_two_subsets_keep_both(tmp_path):
+    out = _run_writers(tmp_path, [(SETTINGS, "fold1_train", 3), (SETTINGS, "fold1_evaluate", 2)])
+    assert out == {"fold1_train": "ok", "fold1_evaluate": "ok"}
+    store = FeatureStore.open(tmp_path)
+    assert sorted(store.subsets) == ["fold1_evaluate", "fold1_train"]
+    assert store.read_subset("fold1_train")[0].shape[0] == 3
+    assert store.read_subset("fold1_evaluate")[0].shape[0] == 2
+
+
+def test_concurrent_first_runs_with_other_settings_one_is_refused(tmp_path):
+    other = {**SETTINGS, "hop_size": 0.25}
+    out = _run_writers(tmp_path, [(SETTINGS, "a", 1), (other, "b", 1)])
+    assert list(out.values()).count("ok") == 1  # the first to claim the folder
+    refused = [msg for msg in out.values() if msg != "ok"]
+    assert len(refused) == 1 and "other settings" in refused[0] and "hop_size" in refused[0]
+    assert len(FeatureStore.open(tmp_path).subsets) == 1
+
+
+# --- item 10 of issue 10: temporaries of killed writers --------------------------------------
+
+def test_stale_temporaries_are_removed_when_a_store_is_opened(tmp_path, rng):
+    FeatureStore.create(tmp_path, SETTINGS).write_subset("a", rng.normal(size=(1, 1, 2)),
+                                                         _index(1))
+    stale, fresh = tmp_path / ".a.npz.x1.tmp", tmp_path / ".a.tsv.x2.tmp"
+    stale.write_bytes(b"half"), fresh.write_bytes(b"being written")
+    hour_ago = time.time() - 7200
+    os.utime(stale, (hour_ago, hour_ago))
+    FeatureStore.open(tmp_path)
+    assert not stale.exists() and fresh.exists()  # a write in progress is left alone
+    os.utime(fresh, (hour_ago, hour_ago))
+    FeatureStore.create(tmp_path, SETTINGS)
+    assert not fresh.exists()
+
+
+def test_features_of_another_version_warn(tmp_path, rng):
+    from sk_avsc.exceptions import SkAvscWarning
+
+    FeatureStore.create(tmp_path, SETTINGS).write_subset("a", rng.normal(size=(1, 1, 2)),
+                                                         _index(1))
+    path = tmp_path / "store.json"
+    path.write_text(path.read_text().replace('"sk_avsc_version": "', '"sk_avsc_version": "0.0.1+'))
+    with pytest.warns(SkAvscWarning, match="extracted by sk_avsc 0.0.1"):
+        FeatureStore.open(tmp_path).read_subset("a")
+
+
+def test_model_settings_are_compared(tmp_path):
+    store = FeatureStore.create(tmp_path, {**SETTINGS, "audio_dim": 512, "center": True})
+    store.check_settings_of({**SETTINGS, "batch_size": 8}, what="m")  # batch size: no matter
+    with pytest.raises(DatasetError, match="m was trained on features with duration 10.0, "
+                       "but .* holds duration None"):
+        store.check_settings_of({**SETTINGS, "duration": 10.0}, what="m")

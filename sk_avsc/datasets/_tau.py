@@ -15,7 +15,7 @@ from sklearn.utils import Bunch
 from ..exceptions import DatasetError, MediaError, ParameterError, SkAvscWarning
 from ._splits import authors_split, location_split
 
-__all__ = ["TAU_CLASSES", "TAU_CITIES", "load_tau2021"]
+__all__ = ["TAU_CLASSES", "TAU_CITIES", "load_tau2021", "check_disjoint"]
 
 #: The ten scene classes in the paper's authors' order (also alphabetical, so
 #: ``np.unique`` of the labels gives the same order).
@@ -385,3 +385,58 @@ def _build_frame(root: Path, clips: pd.DataFrame) -> pd.DataFrame:
             "location": location.to_numpy(),
         }
     )
+
+
+def check_disjoint(train, test, *, names=("fold1_train", "fold1_evaluate"), warn=True) -> dict:
+    """Clips and recording locations that a training and a test subset share.
+
+    DCASE's rule for TAU Urban Audio-Visual Scenes keeps the recording locations of
+    training and test apart; a clip or location on both sides inflates the test
+    scores. :func:`load_tau2021` reads one subset at a time, so the check is this
+    separate function (``sk-avsc extract``, ``train`` and ``evaluate`` call it).
+
+    Parameters
+    ----------
+    train, test : pandas.DataFrame or mapping
+        Clip tables with ``filename`` and ``location`` columns: ``load_tau2021(...).frame``
+        or a feature store's tables (or mappings of those two names to arrays).
+    names : tuple of str, default=("fold1_train", "fold1_evaluate")
+        The two subsets' names, for the message.
+    warn : bool, default=True
+        Warn :class:`~sk_avsc.SkAvscWarning` (naming the clips and locations) when
+        anything is shared.
+
+    Returns
+    -------
+    shared : dict
+        ``{"clips": [...], "locations": [...], "message": str or None}``, sorted.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sk_avsc.datasets import check_disjoint
+    >>> a = pd.DataFrame({"filename": ["audio/x.wav", "audio/y.wav"],
+    ...                   "location": ["lisbon-1", "lisbon-2"]})
+    >>> b = pd.DataFrame({"filename": ["audio/z.wav"], "location": ["lisbon-2"]})
+    >>> check_disjoint(a, b, warn=False)["locations"]
+    ['lisbon-2']
+    """
+    def column(table, name):
+        return {str(v) for v in np.asarray(table[name]).astype(str)}
+
+    clips = sorted(column(train, "filename") & column(test, "filename"))
+    locations = sorted(column(train, "location") & column(test, "location"))
+    message = None
+    if clips or locations:
+        a, b = names
+        message = (
+            f"{a} and {b} share {len(clips)} clip(s)"
+            + (f" ({_short(clips)})" if clips else "")
+            + f" and {len(locations)} recording location(s)"
+            + (f" ({_short(locations)})" if locations else "")
+            + f": scores on {b} are inflated, as DCASE's rule keeps the locations of "
+            f"training and test apart; remove them from one of the two lists."
+        )
+        if warn:
+            warnings.warn(message, SkAvscWarning, stacklevel=2)
+    return {"clips": clips, "locations": locations, "message": message}

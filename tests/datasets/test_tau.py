@@ -276,3 +276,39 @@ def test_missing_audio_is_dropped_too(small_root):
 def test_bad_parameters(small_root, kwargs, match):
     with pytest.raises(ParameterError, match=match):
         load_tau2021(small_root, **kwargs)
+
+
+# --- issue 10 item 5: training and test lists that share clips or locations -----------------
+
+def _load_pair(tmp_path, train, evaluate):
+    meta = pd.concat([train, evaluate]).drop_duplicates("filename_audio")
+    root = write_root(tmp_path, meta, train=train, evaluate=evaluate, touch=False)
+    return (load_tau2021(root, subset="fold1_train", on_missing="ignore").frame,
+            load_tau2021(root, subset="fold1_evaluate", on_missing="ignore").frame)
+
+
+def test_check_disjoint_names_shared_locations_and_clips(tmp_path):
+    from sk_avsc.datasets import check_disjoint
+
+    clips = _fake_clips(2)
+    first = clips["filename_audio"].str.endswith("-0.wav")
+    # every location on both sides (other clips), and one clip too
+    train, evaluate = _load_pair(tmp_path, clips[first], pd.concat([clips[~first],
+                                                                    clips[first][:1]]))
+    with pytest.warns(SkAvscWarning, match="fold1_train and fold1_evaluate share 1 clip") as w:
+        shared = check_disjoint(train, evaluate)
+    assert shared["clips"] == [clips["filename_audio"][first].iloc[0]]
+    assert shared["locations"] == sorted(clips["identifier"].unique())
+    assert "vienna-5000" in str(w[0].message) and "and 0 more" not in str(w[0].message)
+    assert "inflated" in str(w[0].message)
+
+
+def test_check_disjoint_is_silent_on_disjoint_lists(tmp_path):
+    from sk_avsc.datasets import check_disjoint
+
+    clips = _fake_clips(1)
+    train, evaluate = _load_pair(tmp_path, clips[:5], clips[5:])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_disjoint(train, evaluate) == {"clips": [], "locations": [],
+                                                   "message": None}
