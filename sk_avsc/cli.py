@@ -25,7 +25,6 @@ from ._io import atomic_write, remove_stale_temps, write_text
 from ._validation import check_choice, check_device, check_hop_size, check_int, check_real
 from ._version import __version__
 from .exceptions import (
-    ParameterError,
     RandomWeightsWarning,
     SkAvscError,
     SkAvscWarning,
@@ -35,10 +34,12 @@ from .store import FeatureStore
 from .systems import (
     PAPER_ACCURACY,
     SYSTEMS,
+    VALIDATION_SPLITS,
     available_systems,
     front_end_weights,
     make_embedder,
     make_system,
+    validation_splitter,
 )
 
 __all__ = ["main"]
@@ -156,27 +157,6 @@ def _load_features(features, subset):
 
 # --- train -----------------------------------------------------------------------------------
 
-def _split(index, how: str, random_state):
-    from .datasets import authors_split, location_split
-
-    groups = index["location"].to_numpy(dtype=str)
-    if how == "auto":
-        try:
-            return authors_split(groups), "authors"
-        except ParameterError:
-            how = "location"
-    if how == "authors":
-        return authors_split(groups), "authors"
-    if how == "location":
-        sides = location_split(groups, index["target"].to_numpy(), test_size=0.1,
-                               random_state=random_state)
-        if len(sides[1]) == 0 or len(sides[0]) == 0:
-            raise _Fail("too few locations for a validation split by location (every class "
-                        "has one location); pass --split none (train and reproduce take it).")
-        return sides, "location"
-    return None, "none"
-
-
 def train(features, system, out, *, subset="fold1_train", split="auto", epochs=200,
           batch_size=64, device="cpu", random_state=0, hidden=None, verbose=1) -> dict:
     """Train one of the paper's systems on stored features; write a joblib model file."""
@@ -184,21 +164,14 @@ def train(features, system, out, *, subset="fold1_train", split="auto", epochs=2
 
     check_device(device)
     settings, X, index = _load_features(features, subset)
+    y = index["scene_label"].to_numpy(dtype=object).astype(str)
+    groups = index["location"].to_numpy(dtype=str)
+    splitter, how = validation_splitter(split, groups, y, random_state=random_state)
     pipe = make_system(system, audio_features=settings["audio_dim"], max_epochs=epochs,
                        batch_size=batch_size, device=device, random_state=random_state,
-                       hidden_sizes=hidden)
-    y = index["scene_label"].to_numpy(dtype=object).astype(str)
-    sides, how = _split(index, split, random_state)
+                       hidden_sizes=hidden, validation_split=splitter)
     t0 = time.perf_counter()
-    if sides is None:
-        pipe.fit(X, y, clf__groups=index["location"].to_numpy(dtype=str))
-    else:
-        train_idx, val_idx = sides
-        # fit the pre-processing on the training side, then the classifier with the fixed
-        # validation set transformed the same way (a Pipeline would not transform it)
-        head = pipe[:-1].fit(X[train_idx], y[train_idx])
-        Xt, Xv = head.transform(X[train_idx]), head.transform(X[val_idx])
-        pipe[-1].fit(Xt, y[train_idx], validation_data=(Xv, y[val_idx]))
+    pipe.fit(X, y, clf__groups=groups)
     seconds = time.perf_counter() - t0
     model = {
         "format": _MODEL_FORMAT,
@@ -461,7 +434,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def split_opts(sp):
         sp.add_argument("--split", default="auto",
-                        choices=("auto", "authors", "location", "none"),
+                        choices=VALIDATION_SPLITS,
                         help="validation split by location (auto: the authors' when it "
                              "applies, else by location); none: no validation set")
 

@@ -20,8 +20,17 @@ import numpy as np
 
 from ._validation import check_choice, check_int
 
-__all__ = ["SYSTEMS", "PAPER_ACCURACY", "WEIGHT_FILES", "available_systems", "make_system",
-           "make_embedder", "front_end_weights"]
+__all__ = [
+    "SYSTEMS",
+    "PAPER_ACCURACY",
+    "WEIGHT_FILES",
+    "VALIDATION_SPLITS",
+    "available_systems",
+    "make_system",
+    "validation_splitter",
+    "make_embedder",
+    "front_end_weights",
+]
 
 #: The paper's five systems (Table 2), in its order.
 SYSTEMS = ("audio", "video", "early", "late", "proposed")
@@ -204,6 +213,81 @@ def make_system(
             _take_columns, kw_args={"start": select[0], "stop": select[1]})))
     steps += [("zscore", ZScore()), ("clf", ClipAggregator(clf))]
     return Pipeline(steps)
+
+
+#: How :func:`validation_splitter` may choose the validation clips.
+VALIDATION_SPLITS = ("auto", "authors", "location", "none")
+
+
+def validation_splitter(how: str = "auto", groups=None, y=None, *, test_size: float = 0.1,
+                        random_state=None):
+    """The validation split of the networks, chosen by name for a set of clips.
+
+    Parameters
+    ----------
+    how : {"auto", "authors", "location", "none"}, default="auto"
+        ``"authors"``: the paper's split of TAU 2021 fold1_train
+        (:class:`~sk_avsc.datasets.AuthorsSplit`); ``"location"``: a random split by
+        location holding out about ``test_size`` of each class
+        (:class:`~sk_avsc.datasets.LocationShuffleSplit`); ``"auto"``: the authors'
+        split when ``groups`` holds their validation locations, else ``"location"``;
+        ``"none"``: no validation set (the last epoch's weights are kept).
+    groups : array-like of shape (n_clips,), default=None
+        Recording location of every clip; needed except for ``"none"``.
+    y : array-like of shape (n_clips,), default=None
+        Clip labels, to check that a location split leaves clips on both sides.
+    test_size : float, default=0.1
+        Fraction held out by ``"location"``.
+    random_state : int or None, default=None
+        Seeds ``"location"``.
+
+    Returns
+    -------
+    splitter : splitter or None
+        For :func:`make_system`'s ``validation_split``; fit the system with
+        ``clf__groups=groups``.
+    name : str
+        ``"authors"``, ``"location"`` or ``"none"``: what was chosen.
+
+    Raises
+    ------
+    ParameterError
+        When ``how`` is unknown, ``"authors"`` is asked for clips without the authors'
+        validation locations, or a location split would leave one side empty.
+
+    Examples
+    --------
+    >>> from sk_avsc.systems import validation_splitter
+    >>> groups = ["a-1", "a-2", "a-3", "b-4", "b-5", "b-6"]
+    >>> y = ["park"] * 3 + ["bus"] * 3
+    >>> splitter, name = validation_splitter("auto", groups, y, test_size=0.3, random_state=0)
+    >>> name, type(splitter).__name__
+    ('location', 'LocationShuffleSplit')
+    """
+    from .datasets import AuthorsSplit, LocationShuffleSplit, authors_split
+    from .exceptions import ParameterError
+
+    check_choice("how", how, VALIDATION_SPLITS, owner="validation_splitter")
+    if how == "none":
+        return None, "none"
+    groups = np.asarray(groups, dtype=str)
+    if how == "auto":
+        try:
+            authors_split(groups)
+            how = "authors"
+        except ParameterError:
+            how = "location"
+    if how == "authors":
+        authors_split(groups)  # raises, naming what to use instead
+        return AuthorsSplit(), "authors"
+    splitter = LocationShuffleSplit(test_size=test_size, random_state=random_state)
+    train, valid = next(splitter.split(groups, y, groups))
+    if len(train) == 0 or len(valid) == 0:
+        raise ParameterError(
+            "validation_splitter: too few locations for a validation split by location "
+            "(every class has one location); use no validation split ('none')."
+        )
+    return splitter, "location"
 
 
 def make_embedder(

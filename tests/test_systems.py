@@ -146,3 +146,26 @@ def test_location_grouped_validation_fits_in_one_call():
     assert len(seen) == 3  # audio, video, fusion head
     for groups in seen:
         np.testing.assert_array_equal(groups, np.repeat(location, 3))
+
+
+def test_validation_splitter_chooses_the_authors_split_when_it_applies():
+    from sk_avsc.datasets import AUTHORS_VALIDATION_LOCATIONS, AuthorsSplit, LocationShuffleSplit
+    from sk_avsc.systems import validation_splitter
+
+    authors = sorted(AUTHORS_VALIDATION_LOCATIONS)[:2] + ["lyon-9999", "paris-9999"]
+    splitter, name = validation_splitter("auto", authors, ["a", "b", "a", "b"])
+    assert name == "authors" and isinstance(splitter, AuthorsSplit)
+    groups = ["x-1", "x-2", "x-3", "y-4", "y-5", "y-6"]
+    splitter, name = validation_splitter("auto", groups, list("aaabbb"), test_size=0.3,
+                                         random_state=0)
+    assert name == "location" and isinstance(splitter, LocationShuffleSplit)
+    assert validation_splitter("none") == (None, "none")
+    with pytest.raises(ParameterError, match="authors"):
+        validation_splitter("authors", groups)
+
+
+def test_validation_splitter_refuses_a_location_split_with_one_location_per_class():
+    from sk_avsc.systems import validation_splitter
+
+    with pytest.raises(ParameterError, match="too few locations.*'none'"):
+        validation_splitter("location", ["x-1", "x-1", "y-2", "y-2"], list("aabb"))
