@@ -166,7 +166,7 @@ def _read_video(path: str) -> tuple[np.ndarray, np.ndarray, int]:
         return np.arange(n)
 
     def resize(frame):
-        t = torch.from_numpy(frame).permute(2, 0, 1)[None].to(torch.float32)
+        t = torch.from_numpy(np.array(frame, dtype=np.float32)).permute(2, 0, 1)[None]
         out = torch.nn.functional.interpolate(t, size=(_VIDEO_SIZE, _VIDEO_SIZE),
                                               mode="bicubic", align_corners=False)
         return out[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
