@@ -139,8 +139,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def parse_args(args):
     """Parse openl3's command line ``args`` (a list of strings) into a namespace."""
+    # "python -m sk_avsc.openl3" rather than argparse's "__main__.py"
+    prog = "python -m sk_avsc.openl3" if sys.argv[0].endswith("__main__.py") else None
     parser = argparse.ArgumentParser(
-        description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog=prog, description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     return add_arguments(parser).parse_args(args)
 
 
