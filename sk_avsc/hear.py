@@ -86,6 +86,7 @@ def load_model(
     batch_size: int = 32,
     device: str | torch.device = "cpu",
     random_state: int = 0,
+    frontend: str = "kapre",
 ) -> OpenL3HearModel:
     """Load the OpenL3 audio network for HEAR.
 
@@ -112,6 +113,10 @@ def load_model(
         Where the network runs; ``model.to(device)`` moves it later.
     random_state : int, default=0
         Seed for ``model_file_path="random"``.
+    frontend : {"kapre", "kapre-0.1.4", "librosa"}, default="kapre"
+        Audio front-end: openl3 0.4.2's (``"kapre"``), openl3 0.3.1's
+        (``"kapre-0.1.4"``, with which the paper's features were computed) or openl3
+        0.4.2's librosa one; see :mod:`sk_avsc.openl3.frontend`.
 
     Returns
     -------
@@ -148,7 +153,7 @@ def load_model(
     weights = None if path == "" else path
     network = openl3.load_audio_model(
         weights, input_repr, content_type, embedding_size, device=device,
-        random_state=random_state,
+        random_state=random_state, frontend=frontend,
     )
     # fail here rather than in the first call
     check_hop_size(hop_size)
@@ -195,7 +200,8 @@ def get_timestamp_embeddings(
     samples = list(audio.detach().to("cpu", torch.float32).numpy())
     embeddings, _ = openl3.get_audio_embedding(
         samples, model.sample_rate, model=model.network, center=model.center,
-        hop_size=model.hop_size, batch_size=model.batch_size)
+        hop_size=model.hop_size, batch_size=model.batch_size,
+        frontend=model.network.frontend, verbose=False)
     emb = np.stack(embeddings)  # equal lengths give equal window counts
     n_windows = emb.shape[1]
     centres_ms = window_centres(n_windows, model.hop_size, model.center) * 1000.0

@@ -73,3 +73,19 @@ def test_hearvalidator(openl3_reference_dir):
     validate.ValidateModel(
         "sk_avsc.hear", str(openl3_reference_dir / "openl3_audio_mel128_env.h5"), device="cpu"
     )()
+
+
+def test_load_model_takes_the_frontend():
+    audio = _noise(1, 48000, seed=3)
+    paper = hear.load_model("random", input_repr="mel128", hop_size=0.5, frontend="kapre-0.1.4")
+    assert paper.network.frontend == "kapre-0.1.4"
+    emb, _ = hear.get_timestamp_embeddings(audio, paper)
+    expected, _ = openl3.get_audio_embedding(audio[0].numpy(), 48000, model=paper.network,
+                                             hop_size=0.5, frontend="kapre-0.1.4",
+                                             verbose=False)
+    np.testing.assert_allclose(emb[0].numpy(), expected, rtol=1e-5, atol=1e-6)
+    default, _ = hear.get_timestamp_embeddings(
+        audio, hear.load_model("random", input_repr="mel128", hop_size=0.5))
+    assert not np.allclose(default.numpy(), emb.numpy())
+    with pytest.raises(ParameterError, match="frontend"):
+        hear.load_model("random", input_repr="mel128", frontend="tf")

@@ -270,7 +270,7 @@ def _load_audio(job: Job, clip: Clip) -> _Loaded:
     else:
         audio, sr = _media.read_audio(clip.source)
     audio = _media.fix_duration(audio, sr, job.duration)
-    windows, _ = openl3.preprocess_audio(audio, sr, hop_size=job.hop_size, center=job.center)
+    windows, _ = openl3.cut_audio_windows(audio, sr, hop_size=job.hop_size, center=job.center)
     return _Loaded(clip, windows)
 
 

@@ -16,7 +16,7 @@ import torch
 from .._validation import check_choice, check_int
 from ..exceptions import ParameterError
 from ._loading import cached_model
-from .frontend import INPUT_REPRS
+from .frontend import FRONTENDS, INPUT_REPRS
 from .models import CONTENT_TYPES
 
 __all__ = ["embed_each", "embed_in_batches", "requested_network", "check_model", "Concat"]
@@ -31,20 +31,33 @@ def check_model(model, cls, what: str) -> None:
 
 
 def requested_network(model, *, kind: str, cls: type, sizes, input_repr, content_type,
-                      embedding_size, batch_size) -> Callable:
+                      embedding_size, batch_size, frontend=None) -> Callable:
     """Check the model arguments of ``get_<kind>_embedding``; return a network getter.
 
-    ``model`` when given, else the official network for ``input_repr``, ``content_type``
-    and ``embedding_size``, loaded (once per process) only when the getter is called, so
-    that bad data fail before a weight file is looked for.
+    ``model`` when given, else the official network for ``input_repr``, ``content_type``,
+    ``embedding_size`` (and the audio ``frontend``), loaded (once per process) only when
+    the getter is called, so that bad data fail before a weight file is looked for. A
+    given audio model must have the requested ``frontend``, as openl3's
+    ``_validate_audio_frontend`` demands.
     """
     check_choice("input_repr", input_repr, INPUT_REPRS)
     check_choice("content_type", content_type, CONTENT_TYPES)
     check_choice("embedding_size", embedding_size, sizes)
     check_int("batch_size", batch_size)
+    if frontend is not None:
+        check_choice("frontend", frontend, FRONTENDS,
+                     hint="'kapre' is openl3 0.4.2's, 'kapre-0.1.4' openl3 0.3.1's")
     if model is not None:
         check_model(model, cls, kind)
+        if frontend is not None and getattr(model, "frontend", frontend) != frontend:
+            raise ParameterError(
+                f"the model has the {model.frontend!r} front-end but frontend={frontend!r} "
+                f"was passed; pass frontend={model.frontend!r} or a model loaded with "
+                f"frontend={frontend!r}.")
         return lambda: model
+    if kind == "audio":
+        return lambda: cached_model(kind, input_repr, content_type, embedding_size,
+                                    frontend or "kapre")
     return lambda: cached_model(kind, input_repr, content_type, embedding_size)
 
 

@@ -137,6 +137,7 @@ def load_audio_model(
     dtype: torch.dtype | None = None,
     compile: bool = False,
     random_state: int = 0,
+    frontend: str = "kapre",
 ) -> AudioEmbeddingNetwork:
     """Load OpenL3's audio embedding network with its weights.
 
@@ -167,13 +168,18 @@ def load_audio_model(
         at most one more compilation).
     random_state : int, default=0
         Seed of ``weights="random"``.
+    frontend : {"kapre", "kapre-0.1.4", "librosa"}, default="kapre"
+        Audio front-end (:data:`~sk_avsc.openl3.frontend.FRONTENDS`): ``"kapre"`` is
+        openl3 0.4.2's, ``"kapre-0.1.4"`` openl3 0.3.1's (the paper's features),
+        ``"librosa"`` openl3 0.4.2's ``frontend="librosa"``. The same weight files serve
+        all three.
 
     Returns
     -------
     model : AudioEmbeddingNetwork
         In eval mode on ``device``, with attributes ``input_repr``, ``content_type``,
-        ``embedding_size`` and ``weights_id`` (SHA-1 of the weight file's HDF5 bytes, or
-        ``"random-<random_state>"``).
+        ``embedding_size``, ``frontend`` and ``weights_id`` (SHA-1 of the weight file's
+        HDF5 bytes, or ``"random-<random_state>"``).
 
     Raises
     ------
@@ -193,10 +199,10 @@ def load_audio_model(
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore")
     ...     model = load_audio_model("random", "mel128", "env", 512)
-    >>> model.weights_id, model.embedding_size
-    ('random-0', 512)
+    >>> model.weights_id, model.embedding_size, model.frontend
+    ('random-0', 512, 'kapre')
     """
-    model = AudioEmbeddingNetwork(input_repr, content_type, embedding_size)
+    model = AudioEmbeddingNetwork(input_repr, content_type, embedding_size, frontend)
     return _prepare(model, weights, "audio", device, dtype, compile, random_state)
 
 
@@ -249,7 +255,12 @@ def load_image_model(
 
 
 @functools.lru_cache(maxsize=2)
-def cached_model(kind, input_repr, content_type, embedding_size):
-    """The official network, loaded once per process (``get_*_embedding(model=None)``)."""
-    loader = load_audio_model if kind == "audio" else load_image_model
-    return loader(None, input_repr, content_type, embedding_size)
+def cached_model(kind, input_repr, content_type, embedding_size, frontend="kapre"):
+    """The official network, loaded once per process (``get_*_embedding(model=None)``).
+
+    ``frontend`` is part of the key (audio only; the image network has none).
+    """
+    if kind == "audio":
+        return load_audio_model(None, input_repr, content_type, embedding_size,
+                                frontend=frontend)
+    return load_image_model(None, input_repr, content_type, embedding_size)

@@ -1,9 +1,11 @@
 """OpenL3 audio: cutting audio into 1-s windows at 48 kHz and embedding them.
 
-:func:`preprocess_audio` reproduces openl3 0.4.2's input path (integer scaling, channel
+:func:`cut_audio_windows` reproduces openl3 0.4.2's input path (integer scaling, channel
 downmix, resampy ``kaiser_best`` resampling, centring, end padding) with the window
 count of :mod:`~sk_avsc.openl3.framing`; :func:`embed_audio_windows` runs the audio
-network; :func:`get_audio_embedding` is openl3's one-call API over both.
+network; :func:`get_audio_embedding` is openl3's one-call API over both, and
+:func:`preprocess_audio` openl3's preprocessing function (windows, or librosa
+spectrograms), with openl3's signatures.
 """
 
 from __future__ import annotations
@@ -13,14 +15,18 @@ from numbers import Real
 
 import numpy as np
 
-from .._validation import check_bool, check_hop_size, check_sample_rate
-from ..exceptions import AudioError, SkAvscWarning
+from .._validation import check_bool, check_choice, check_hop_size, check_sample_rate
+from ..exceptions import AudioError, ParameterError
 from ._batching import Concat, check_model, embed_each, embed_in_batches, requested_network
 from ._loading import load_audio_model  # noqa: F401  (doctests)
 from .framing import SAMPLE_RATE, WINDOW_SAMPLES, hop_length, window_centres, window_count
+from .frontend import INPUT_REPRS, spectrogram_numpy
 from .models import AUDIO_EMBEDDING_SIZES, AudioEmbeddingNetwork
+from .openl3_exceptions import raises_openl3_errors
+from .openl3_warnings import OpenL3Warning
 
-__all__ = ["preprocess_audio", "embed_audio_windows", "get_audio_embedding"]
+__all__ = ["cut_audio_windows", "preprocess_audio", "embed_audio_windows",
+           "get_audio_embedding"]
 
 
 def _as_float_audio(audio, name: str) -> np.ndarray:
@@ -49,7 +55,7 @@ def _as_float_audio(audio, name: str) -> np.ndarray:
     return audio
 
 
-def preprocess_audio(
+def cut_audio_windows(
     audio: np.ndarray,
     sr: Real,
     *,
@@ -81,8 +87,9 @@ def preprocess_audio(
 
     Warns
     -----
-    SkAvscWarning
-        If the audio is all zeros, or shorter than one window (it is zero-padded).
+    OpenL3Warning
+        If the audio is all zeros, or shorter than one window (it is zero-padded); a
+        :class:`~sk_avsc.exceptions.SkAvscWarning`.
 
     Notes
     -----
@@ -93,7 +100,7 @@ def preprocess_audio(
 
     Examples
     --------
-    >>> windows, ts = preprocess_audio(np.ones(96000, dtype=np.float32), 48000)
+    >>> windows, ts = cut_audio_windows(np.ones(96000, dtype=np.float32), 48000)
     >>> windows.shape, ts[:3]
     ((16, 1, 48000), array([0. , 0.1, 0.2]))
     """
@@ -103,13 +110,13 @@ def preprocess_audio(
     audio = _as_float_audio(audio, "audio")
     if not np.any(audio):
         warnings.warn("audio is all zeros: its embeddings carry no information.",
-                      SkAvscWarning, stacklevel=2)
+                      OpenL3Warning, stacklevel=2)
     if audio.ndim == 2:
         if audio.shape[1] > audio.shape[0]:
             warnings.warn(
                 f"audio has shape {audio.shape}: more channels than samples; audio must be "
                 "(samples, channels), transpose it if it is (channels, samples).",
-                SkAvscWarning, stacklevel=2)
+                OpenL3Warning, stacklevel=2)
         audio = np.mean(audio, axis=1)
     if sr != SAMPLE_RATE:
         import resampy
@@ -123,7 +130,7 @@ def preprocess_audio(
     if audio.size < WINDOW_SAMPLES:
         warnings.warn(
             f"audio lasts {audio.size / SAMPLE_RATE:.3f} s, shorter than one window (1 s): it "
-            "is zero-padded to one window.", SkAvscWarning, stacklevel=2)
+            "is zero-padded to one window.", OpenL3Warning, stacklevel=2)
     front = WINDOW_SAMPLES // 2 if center else 0
     length = audio.size + front
     n_windows = window_count(audio.size, hop_size, center)
@@ -138,7 +145,7 @@ def preprocess_audio(
 
 def embed_audio_windows(windows: np.ndarray, model: AudioEmbeddingNetwork,
                         batch_size: int = 32, verbose: bool = False) -> np.ndarray:
-    """Embed windows from :func:`preprocess_audio` (possibly of many clips) in batches.
+    """Embed windows from :func:`cut_audio_windows` (possibly of many clips) in batches.
 
     Parameters
     ----------
@@ -161,7 +168,7 @@ def embed_audio_windows(windows: np.ndarray, model: AudioEmbeddingNetwork,
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore")
     ...     model = load_audio_model("random", "mel128", embedding_size=512)
-    >>> windows, _ = preprocess_audio(np.ones(48000), 48000, center=False)
+    >>> windows, _ = cut_audio_windows(np.ones(48000), 48000, center=False)
     >>> embed_audio_windows(windows, model).shape
     (1, 512)
     """
@@ -171,10 +178,87 @@ def embed_audio_windows(windows: np.ndarray, model: AudioEmbeddingNetwork,
     if windows.ndim != 3 or windows.shape[1:] != (1, WINDOW_SAMPLES):
         raise AudioError(
             f"windows must have shape (n_windows, 1, {WINDOW_SAMPLES}), got {windows.shape}; "
-            "make them with preprocess_audio.")
+            "make them with cut_audio_windows.")
     return embed_in_batches(windows, model, batch_size, verbose, "OpenL3 audio")
 
 
+# librosa front-end parameters openl3's preprocess_audio(**kw) forwards, at their values
+_LIBROSA_KW = {"n_fft": None, "hop_length": 242, "db_amin": 1e-10, "db_ref": 1.0,
+               "dynamic_range": 80.0}
+
+
+@raises_openl3_errors
+def preprocess_audio(audio, sr, hop_size=0.1, input_repr=None, center=True, **kw):
+    """Preprocess audio for the model, as ``openl3.preprocess_audio`` (openl3 0.4.2).
+
+    Parameters
+    ----------
+    audio : ndarray of shape (n_samples,) or (n_samples, n_channels)
+        Float or integer samples (integers are scaled to [-1, 1]); channels are averaged.
+    sr : float
+        Sample rate in Hz; resampled to 48 kHz.
+    hop_size : float, default=0.1
+        Hop between windows in seconds.
+    input_repr : {"linear", "mel128", "mel256"} or None, default=None
+        None returns the 1-s windows (the input of a model with its front-end inside, the
+        ``"kapre"`` one); a representation returns openl3's librosa spectrograms of the
+        windows (its ``frontend="librosa"`` input).
+    center : bool, default=True
+        Pad half a window at the start, so that timestamps are window centres.
+    **kw
+        openl3's librosa front-end parameters (``n_fft``, ``hop_length``, ``db_amin``,
+        ``db_ref``, ``dynamic_range``): accepted at openl3's values only, since the
+        front-end here reproduces that computation.
+
+    Returns
+    -------
+    input_data : ndarray, float32
+        ``(n_windows, 1, 48000)`` windows (a read-only view) when ``input_repr`` is None,
+        else ``(n_windows, n_bins, n_frames, 1)`` dB spectrograms: (257, 197) for
+        "linear", (128, 199) for "mel128", (256, 199) for "mel256".
+
+    Raises
+    ------
+    OpenL3Error
+        Bad audio (also an :class:`~sk_avsc.exceptions.AudioError`) or parameters (also a
+        :class:`~sk_avsc.exceptions.ParameterError`).
+
+    See Also
+    --------
+    cut_audio_windows : The windows together with their timestamps.
+
+    Examples
+    --------
+    >>> audio = np.random.default_rng(0).uniform(-1, 1, 48000)
+    >>> preprocess_audio(audio, 48000).shape
+    (6, 1, 48000)
+    >>> preprocess_audio(audio, 48000, input_repr="mel128").shape
+    (6, 128, 199, 1)
+    """
+    if not isinstance(audio, np.ndarray):
+        raise AudioError(f"audio must be a numpy array, got {type(audio).__name__}.")
+    if input_repr is not None:
+        check_choice("input_repr", input_repr, INPUT_REPRS)
+    unknown = sorted(set(kw) - set(_LIBROSA_KW))
+    if unknown:
+        raise ParameterError(
+            f"preprocess_audio got unexpected keyword arguments {unknown}; openl3's "
+            f"librosa front-end takes {sorted(_LIBROSA_KW)}.")
+    n_fft = 512 if input_repr == "linear" else 2048
+    for name, value in kw.items():
+        default = n_fft if name == "n_fft" else _LIBROSA_KW[name]
+        if value != default:
+            raise ParameterError(
+                f"{name} must be {default!r} (openl3's value, which the librosa front-end "
+                f"here reproduces), got {value!r}.")
+    windows, _ = cut_audio_windows(audio, sr, hop_size=hop_size, center=center)
+    if input_repr is None:
+        return windows
+    return spectrogram_numpy(np.ascontiguousarray(windows[:, 0]), input_repr,
+                             "librosa")[..., np.newaxis]
+
+
+@raises_openl3_errors
 def get_audio_embedding(
     audio,
     sr,
@@ -185,9 +269,12 @@ def get_audio_embedding(
     center: bool = True,
     hop_size: float = 0.1,
     batch_size: int = 32,
-    verbose: bool = False,
+    frontend: str = "kapre",
+    verbose: bool = True,
 ):
     """Compute OpenL3 audio embeddings of 1-s windows, as ``openl3.get_audio_embedding``.
+
+    openl3 0.4.2's signature and defaults.
 
     Parameters
     ----------
@@ -197,9 +284,11 @@ def get_audio_embedding(
         Sample rate(s) in Hz (one per array, or one for all); resampled to 48 kHz.
     model : AudioEmbeddingNetwork, default=None
         A loaded model. If given, ``input_repr``, ``content_type`` and ``embedding_size``
-        are ignored (as in openl3); if None, the official model is loaded (and cached).
+        are ignored (as in openl3); if None, the official model is loaded (and cached)
+        with ``frontend``.
     input_repr : {"linear", "mel128", "mel256"} or None, default=None
-        Input representation when ``model`` is None (None means "mel256").
+        Input representation when ``model`` is None (None means "mel256", also for the
+        librosa front-end, where openl3 raises).
     content_type : {"music", "env"}, default="music"
         Training content when ``model`` is None.
     embedding_size : {6144, 512}, default=6144
@@ -210,8 +299,13 @@ def get_audio_embedding(
         Hop between windows in seconds.
     batch_size : int, default=32
         Windows per forward pass; results do not depend on it.
-    verbose : bool, default=False
-        Show a progress bar.
+    frontend : {"kapre", "kapre-0.1.4", "librosa"}, default="kapre"
+        Audio front-end (see :mod:`~sk_avsc.openl3.frontend`): ``"kapre"`` openl3 0.4.2's,
+        ``"kapre-0.1.4"`` openl3 0.3.1's (the paper's), ``"librosa"`` openl3 0.4.2's
+        ``frontend="librosa"``. A given ``model`` must have this front-end
+        (``model.frontend``), as in openl3.
+    verbose : bool, default=True
+        Show a progress bar (stderr).
 
     Returns
     -------
@@ -221,14 +315,15 @@ def get_audio_embedding(
 
     Raises
     ------
-    AudioError
-        Empty, non-finite or more than 2-D audio.
-    ParameterError
-        Invalid sample rate, hop, centre flag, batch size or model choice.
+    OpenL3Error
+        Empty, non-finite or more than 2-D audio (also an
+        :class:`~sk_avsc.exceptions.AudioError`); an invalid sample rate, hop, centre
+        flag, batch size, model choice or front-end (also a
+        :class:`~sk_avsc.exceptions.ParameterError`).
 
     See Also
     --------
-    preprocess_audio, embed_audio_windows : The two steps, for batching across clips.
+    cut_audio_windows, embed_audio_windows : The two steps, for batching across clips.
 
     Examples
     --------
@@ -237,23 +332,25 @@ def get_audio_embedding(
     ...     warnings.simplefilter("ignore")
     ...     model = load_audio_model("random", "mel128", embedding_size=512)
     >>> audio = np.random.default_rng(0).uniform(-1, 1, (72000, 2))  # 1.5 s stereo
-    >>> emb, ts = get_audio_embedding(audio, 48000, model=model, hop_size=0.5)
+    >>> emb, ts = get_audio_embedding(audio, 48000, model=model, hop_size=0.5, verbose=False)
     >>> emb.shape, ts
     ((3, 512), array([0. , 0.5, 1. ]))
     """
     if input_repr is None:
         input_repr = "mel256"
+    verbose = bool(check_choice("verbose", verbose, (False, True)))
     network = requested_network(
         model, kind="audio", cls=AudioEmbeddingNetwork, sizes=AUDIO_EMBEDDING_SIZES,
         input_repr=input_repr, content_type=content_type, embedding_size=embedding_size,
-        batch_size=batch_size)
+        batch_size=batch_size, frontend=frontend)
 
     def embed(windows):
         return embed_audio_windows(Concat(windows), network(), batch_size, verbose)
 
     embeddings, timestamps, list_input = embed_each(
         audio, sr, name="audio", rate_name="sample rate", error=AudioError, embed=embed,
-        preprocess=lambda x, rate: preprocess_audio(x, rate, hop_size=hop_size, center=center))
+        preprocess=lambda x, rate: cut_audio_windows(x, rate, hop_size=hop_size,
+                                                     center=center))
     if not list_input:
         return embeddings[0], timestamps[0]
     return embeddings, timestamps

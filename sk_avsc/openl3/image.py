@@ -13,11 +13,13 @@ import warnings
 import numpy as np
 import torch
 
-from .._validation import check_real
-from ..exceptions import ImageError, SkAvscWarning
+from .._validation import check_choice, check_real
+from ..exceptions import ImageError
 from ._batching import Concat, check_model, embed_each, embed_in_batches, requested_network
 from ._loading import load_image_model  # noqa: F401  (doctests)
 from .models import IMAGE_EMBEDDING_SIZES, IMAGE_SIZE, ImageEmbeddingNetwork
+from .openl3_exceptions import raises_openl3_errors
+from .openl3_warnings import OpenL3Warning
 
 __all__ = ["preprocess_image", "embed_images", "get_image_embedding"]
 
@@ -115,8 +117,8 @@ def preprocess_image(images: np.ndarray) -> np.ndarray:
 
     Warns
     -----
-    SkAvscWarning
-        If every pixel is zero.
+    OpenL3Warning
+        If every pixel is zero (a :class:`~sk_avsc.exceptions.SkAvscWarning`).
 
     Notes
     -----
@@ -144,7 +146,7 @@ def preprocess_image(images: np.ndarray) -> np.ndarray:
     images = _check_images(images)
     if not np.any(original):
         warnings.warn("image is all zeros: its embeddings carry no information.",
-                      SkAvscWarning, stacklevel=2)
+                      OpenL3Warning, stacklevel=2)
     height, width = images.shape[1:3]
     if (height, width) != (IMAGE_SIZE, IMAGE_SIZE):
         if min(height, width) > _RESCALE_SHORT_SIDE:
@@ -192,6 +194,7 @@ def embed_images(preprocessed: np.ndarray, model: ImageEmbeddingNetwork,
     return embed_in_batches(preprocessed, model, batch_size, verbose, "OpenL3 image")
 
 
+@raises_openl3_errors
 def get_image_embedding(
     image,
     frame_rate=None,
@@ -200,9 +203,11 @@ def get_image_embedding(
     content_type: str = "music",
     embedding_size: int = 8192,
     batch_size: int = 32,
-    verbose: bool = False,
+    verbose: bool = True,
 ):
     """Compute OpenL3 image embeddings of frames, as ``openl3.get_image_embedding``.
+
+    openl3 0.4.2's signature and defaults.
 
     Parameters
     ----------
@@ -218,14 +223,20 @@ def get_image_embedding(
     embedding_size : {8192, 512}, default=8192
     batch_size : int, default=32
         Frames per forward pass; results do not depend on it.
-    verbose : bool, default=False
-        Show a progress bar.
+    verbose : bool, default=True
+        Show a progress bar (stderr).
 
     Returns
     -------
     embeddings : ndarray of shape (N, dim), float32, or list of them
     timestamps : ndarray of shape (N,), float64, or list of them
         ``arange(N) / frame_rate``; only returned when ``frame_rate`` is given.
+
+    Raises
+    ------
+    OpenL3Error
+        Bad images (also an :class:`~sk_avsc.exceptions.ImageError`) or parameters (also
+        a :class:`~sk_avsc.exceptions.ParameterError`).
 
     Examples
     --------
@@ -234,10 +245,11 @@ def get_image_embedding(
     ...     warnings.simplefilter("ignore")
     ...     model = load_image_model("random", embedding_size=512)
     >>> frames = np.random.default_rng(0).integers(0, 256, (2, 240, 320, 3), dtype=np.uint8)
-    >>> emb, ts = get_image_embedding(frames, frame_rate=10, model=model)
+    >>> emb, ts = get_image_embedding(frames, frame_rate=10, model=model, verbose=False)
     >>> emb.shape, ts
     ((2, 512), array([0. , 0.1]))
     """
+    verbose = bool(check_choice("verbose", verbose, (False, True)))
     network = requested_network(
         model, kind="image", cls=ImageEmbeddingNetwork, sizes=IMAGE_EMBEDDING_SIZES,
         input_repr=input_repr, content_type=content_type, embedding_size=embedding_size,

@@ -19,6 +19,13 @@ Details reproduced from the Keras models:
   batch normalisation (the other blocks, and the audio network, do BN then ReLU).
 * The flattened embedding (6,144 / 8,192 dimensions) is in Keras' channels-last order
   (height, width, channel): ``x.permute(0, 2, 3, 1).flatten(1)``.
+
+openl3's loaders are here too, under openl3's names (``openl3.models`` is where openl3
+keeps them): :func:`load_audio_embedding_model`, :func:`load_audio_embedding_model_from_path`,
+:func:`get_audio_embedding_model_path` and the image equivalents. They return these
+PyTorch networks (not Keras models), find the weights as
+:func:`~sk_avsc.openl3.load_audio_model` does, and raise
+:class:`~sk_avsc.openl3.openl3_exceptions.OpenL3Error`.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from torch import nn
 
 from .._validation import check_choice
 from .frontend import FRONTENDS, INPUT_REPRS, AudioFrontend, _tf_same_padding, spectrogram_shape
+from .openl3_exceptions import raises_openl3_errors
 
 __all__ = [
     "CONTENT_TYPES",
@@ -40,6 +48,12 @@ __all__ = [
     "ConvBody",
     "AudioEmbeddingNetwork",
     "ImageEmbeddingNetwork",
+    "load_audio_embedding_model",
+    "load_audio_embedding_model_from_path",
+    "get_audio_embedding_model_path",
+    "load_image_embedding_model",
+    "load_image_embedding_model_from_path",
+    "get_image_embedding_model_path",
 ]
 
 CONTENT_TYPES = ("music", "env")
@@ -438,3 +452,153 @@ class ImageEmbeddingNetwork(_EmbeddingNetwork):
         """Embed frames ``(N, 224, 224, 3)`` (channels last, as openl3) into ``(N, dim)``."""
         x = x.to(self.device).permute(0, 3, 1, 2)
         return self._run_body(x)
+
+
+# openl3 0.4.2's names of the choices
+VALID_FRONTENDS = FRONTENDS
+VALID_INPUT_REPRS = INPUT_REPRS
+VALID_CONTENT_TYPES = CONTENT_TYPES
+VALID_AUDIO_EMBEDDING_SIZES = AUDIO_EMBEDDING_SIZES
+VALID_IMAGE_EMBEDDING_SIZES = IMAGE_EMBEDDING_SIZES
+AUDIO_POOLING_SIZES = _AUDIO_POOL
+IMAGE_POOLING_SIZES = _IMAGE_POOL
+
+
+def _file_parts(model_path, modality):
+    from ._download import parse_weights_filename
+
+    parts = parse_weights_filename(model_path)
+    return parts[1:] if parts is not None and parts[0] == modality else None
+
+
+@raises_openl3_errors
+def get_audio_embedding_model_path(input_repr, content_type):
+    """Path of the official audio weight file, as ``openl3.models`` (found or downloaded).
+
+    openl3 returns the file inside its package; here it is found by
+    :func:`~sk_avsc.openl3._download.resolve_weights` (``$SK_AVSC_WEIGHTS_DIR``, the user
+    cache, an installed openl3, then a verified download).
+
+    Parameters
+    ----------
+    input_repr : {"linear", "mel128", "mel256"}
+    content_type : {"music", "env"}
+
+    Returns
+    -------
+    path : str
+    """
+    from ._download import resolve_weights
+
+    return str(resolve_weights("audio", input_repr, content_type))
+
+
+@raises_openl3_errors
+def get_image_embedding_model_path(input_repr, content_type):
+    """Path of the official image weight file (see :func:`get_audio_embedding_model_path`).
+
+    Parameters
+    ----------
+    input_repr : {"linear", "mel128", "mel256"}
+    content_type : {"music", "env"}
+
+    Returns
+    -------
+    path : str
+    """
+    from ._download import resolve_weights
+
+    return str(resolve_weights("image", input_repr, content_type))
+
+
+@raises_openl3_errors
+def load_audio_embedding_model_from_path(model_path, input_repr, embedding_size,
+                                         frontend="kapre"):
+    """Load the audio network from a weight file, as ``openl3.models`` does.
+
+    Parameters
+    ----------
+    model_path : str or path-like
+        Keras ``.h5`` (or ``.h5.gz``) weight file; its ``content_type`` is read from an
+        ``openl3_audio_<repr>_<content>`` file name ("music" for other names: metadata
+        only).
+    input_repr : {"linear", "mel128", "mel256"}
+    embedding_size : {6144, 512}
+    frontend : {"kapre", "kapre-0.1.4", "librosa"}, default="kapre"
+
+    Returns
+    -------
+    model : AudioEmbeddingNetwork
+        In eval mode on CPU; ``model.frontend`` is ``frontend``.
+    """
+    from ._loading import load_audio_model
+
+    parts = _file_parts(model_path, "audio")
+    content_type = parts[1] if parts else "music"
+    return load_audio_model(model_path, input_repr, content_type, embedding_size,
+                            frontend=frontend)
+
+
+@raises_openl3_errors
+def load_audio_embedding_model(input_repr, content_type, embedding_size, frontend="kapre"):
+    """Load the official audio network, as ``openl3.models.load_audio_embedding_model``.
+
+    Parameters
+    ----------
+    input_repr : {"linear", "mel128", "mel256"}
+    content_type : {"music", "env"}
+    embedding_size : {6144, 512}
+    frontend : {"kapre", "kapre-0.1.4", "librosa"}, default="kapre"
+        ``"kapre"`` openl3 0.4.2's front-end, ``"kapre-0.1.4"`` openl3 0.3.1's,
+        ``"librosa"`` openl3 0.4.2's ``frontend="librosa"`` (computed inside the model
+        here, so the model takes 1-s windows whatever the front-end).
+
+    Returns
+    -------
+    model : AudioEmbeddingNetwork
+    """
+    from ._loading import load_audio_model
+
+    return load_audio_model(None, input_repr, content_type, embedding_size,
+                            frontend=frontend)
+
+
+@raises_openl3_errors
+def load_image_embedding_model_from_path(model_path, embedding_size):
+    """Load the image network from a weight file, as ``openl3.models`` does.
+
+    Parameters
+    ----------
+    model_path : str or path-like
+        Keras ``.h5`` (or ``.h5.gz``) weight file; ``input_repr`` and ``content_type``
+        (metadata) are read from an ``openl3_image_<repr>_<content>`` file name, else
+        "mel256" and "music".
+    embedding_size : {8192, 512}
+
+    Returns
+    -------
+    model : ImageEmbeddingNetwork
+    """
+    from ._loading import load_image_model
+
+    input_repr, content_type = _file_parts(model_path, "image") or ("mel256", "music")
+    return load_image_model(model_path, input_repr, content_type, embedding_size)
+
+
+@raises_openl3_errors
+def load_image_embedding_model(input_repr, content_type, embedding_size):
+    """Load the official image network, as ``openl3.models.load_image_embedding_model``.
+
+    Parameters
+    ----------
+    input_repr : {"linear", "mel128", "mel256"}
+    content_type : {"music", "env"}
+    embedding_size : {8192, 512}
+
+    Returns
+    -------
+    model : ImageEmbeddingNetwork
+    """
+    from ._loading import load_image_model
+
+    return load_image_model(None, input_repr, content_type, embedding_size)

@@ -15,12 +15,12 @@ from sk_avsc.exceptions import (
     WeightsError,
 )
 from sk_avsc.openl3 import (
+    cut_audio_windows,
     embed_audio_windows,
     get_audio_embedding,
     get_image_embedding,
     load_audio_model,
     load_image_model,
-    preprocess_audio,
     preprocess_image,
 )
 from sk_avsc.openl3 import _batching, _loading
@@ -55,7 +55,7 @@ def test_windows_and_timestamps(n_samples, hop_size, center):
     audio = np.arange(1, n_samples + 1, dtype=np.float32)  # sample k has value k + 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SkAvscWarning)
-        windows, ts = preprocess_audio(audio, 48000, hop_size=hop_size, center=center)
+        windows, ts = cut_audio_windows(audio, 48000, hop_size=hop_size, center=center)
     hop_len = int(hop_size * 48000)
     n = _openl3_n_windows(n_samples, hop_len, center)
     assert windows.shape == (n, 1, 48000) and windows.dtype == np.float32
@@ -168,7 +168,7 @@ def test_concat_slices_like_the_concatenated_array(start, stop):
 
 
 def test_audio_results_do_not_depend_on_batch_size(audio_model):
-    windows, _ = preprocess_audio(
+    windows, _ = cut_audio_windows(
         np.random.default_rng(9).uniform(-1, 1, 96000).astype(np.float32), 48000, hop_size=0.5)
     one = embed_audio_windows(windows, audio_model, batch_size=1)
     many = embed_audio_windows(windows, audio_model, batch_size=3)

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from sk_avsc.exceptions import ParameterError, SkAvscWarning
-from sk_avsc.openl3 import embed_audio_windows, frontend, preprocess_audio
+from sk_avsc.openl3 import cut_audio_windows, embed_audio_windows, frontend
 from sk_avsc.openl3.models import AudioEmbeddingNetwork
 from sk_avsc.openl3.weights import load_keras_weights
 
@@ -55,7 +55,7 @@ def _windows(audio, sr, hop_size, center):
     with warnings.catch_warnings():
         # short clips warn as openl3 does; the values are what is tested here
         warnings.simplefilter("ignore", SkAvscWarning)
-        return preprocess_audio(audio, sr, hop_size=hop_size, center=center)
+        return cut_audio_windows(audio, sr, hop_size=hop_size, center=center)
 
 
 def _case_rows(group_dir, model, embedding_size, tol_48k, tol_resampled):
