@@ -242,7 +242,9 @@ _COMMON_PARAMS_DOC = """
         joblib workers (processes) for decoding and embedding; ``None`` means 1
         unless inside a :func:`joblib.parallel_backend` context (e.g.
         ``"dask"``), ``-1`` all cores. Each worker loads the network once and
-        uses ``cpu_count // n_workers`` torch threads.
+        uses ``cpu_count // n_workers`` torch threads. The embeddings are
+        bit-identical whatever ``n_jobs`` (the front-end's mel projection runs
+        on one BLAS thread, whose sums do not depend on the thread count).
     verbose : int, default=0
         If non-zero, a tqdm progress bar over clips (clips/s, ETA) on stderr.
 """

@@ -37,7 +37,9 @@ Quirks reproduced from openl3 0.4.2 + kapre 0.3.x:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import threading
 
 import numpy as np
 import scipy.fft
@@ -303,6 +305,24 @@ def _to_decibel_numpy(spec: np.ndarray) -> np.ndarray:
     return np.maximum(log_spec, np.float32(-_DYNAMIC_RANGE))
 
 
+_BLAS_LOCK = threading.Lock()
+_BLAS: list = []  # the BLAS libraries numpy uses, found once
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    # A multi-threaded BLAS splits the mel matmul's sums by its thread count, which
+    # differs between this process and n_jobs/Dask workers (~5e-7 relative): one thread
+    # makes the result the same everywhere. The limit is process-wide, hence the lock.
+    from threadpoolctl import ThreadpoolController  # a scikit-learn dependency
+
+    with _BLAS_LOCK:
+        if not _BLAS:
+            _BLAS.append(ThreadpoolController().select(user_api="blas"))
+        with _BLAS[0].limit(limits=1):
+            yield
+
+
 def spectrogram_numpy(windows: np.ndarray, input_repr: str, *, workers: int = 1) -> np.ndarray:
     """OpenL3's dB spectrogram of 1-s windows, computed on CPU with scipy's float32 FFT.
 
@@ -333,7 +353,8 @@ def spectrogram_numpy(windows: np.ndarray, input_repr: str, *, workers: int = 1)
     stft = scipy.fft.rfft(frames, n=n_fft, axis=-1, workers=workers)
     mag = np.abs(stft)  # (n, frames, bins), float32
     if n_mels:
-        mag = mag @ mel_filterbank(n_fft, n_mels)
+        with _one_blas_thread():
+            mag = mag @ mel_filterbank(n_fft, n_mels)
     spec = _to_decibel_numpy(mag)
     return np.ascontiguousarray(spec.transpose(0, 2, 1))
 
