@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .._io import remove_stale_temps
 from ..exceptions import (
     AudioError,
     ImageError,
@@ -420,6 +421,10 @@ def iter_embeddings(
     from tqdm.auto import tqdm
 
     params = job.result_params(weights_id)
+    if cache_dir is not None:
+        # temporaries of a killed run (any process), left alone for an hour in case
+        # their writer is still running
+        remove_stale_temps(Path(cache_dir) / job.modality)
     for clip in clips:
         if isinstance(clip.source, str):
             clip.stat = _media.check_media_file(clip.source, job.modality)

@@ -235,8 +235,9 @@ _COMMON_PARAMS_DOC = """
         result (weights identity, ``input_repr``, ``content_type``,
         ``embedding_size``, ``hop_size``, ``center``, ``duration``,
         ``frame_policy``, package version). Writes are atomic; an interrupted
-        run computes only the missing clips when started again; a corrupt
-        file is recomputed with a warning. ``batch_size``, ``device`` and
+        run computes only the missing clips when started again (and removes
+        the temporary files a killed run left, once they are an hour old); a
+        corrupt file is recomputed with a warning. ``batch_size``, ``device`` and
         ``n_jobs`` are not part of the key.
     n_jobs : int or None, default=None
         joblib workers (processes) for decoding and embedding; ``None`` means 1

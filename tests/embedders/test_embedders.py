@@ -254,6 +254,24 @@ def test_cache_key_follows_file_and_parameters(make_wav, tmp_path, monkeypatch):
     assert len(calls) == 2
 
 
+def test_stale_cache_temporaries_are_removed(make_wav, tmp_path):
+    import os
+    import time
+
+    path = _wavs(make_wav, 1)
+    folder = tmp_path / "cache" / "audio"
+    folder.mkdir(parents=True)
+    stale, fresh = folder / ".c0-0123.npz.ab12.tmp", folder / ".c1-4567.npz.cd34.tmp"
+    for temp in (stale, fresh):
+        temp.write_bytes(b"half-written by a killed run")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    audio_embedder(center=False, cache_dir=tmp_path / "cache").fit().transform(path)
+    assert not stale.exists()
+    assert fresh.exists()  # may belong to a run in progress in another process
+    assert len(list(folder.glob("*.npz"))) == 1
+
+
 def test_corrupt_cache_file_is_recomputed_with_a_warning(make_wav, tmp_path):
     path = _wavs(make_wav, 1)
     cache = tmp_path / "cache"
