@@ -412,6 +412,7 @@ def iter_embeddings(
     n_jobs,
     verbose,
     desc: str,
+    cache_key: str = "stat",
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(clip index, embedding (n_windows, dim))`` in the order of ``clips``.
 
@@ -429,9 +430,11 @@ def iter_embeddings(
         if isinstance(clip.source, str):
             clip.stat = _media.check_media_file(clip.source, job.modality)
         if cache_dir is not None:
-            identity = _cache.source_identity(clip.source, clip.stat)
+            # cache_key (the mode) enters the key only through the identity's fields
+            identity = _cache.source_identity(clip.source, clip.stat, cache_key)
             clip.key = _cache.cache_key(identity, params)
-            clip.cache_path = _cache.cache_path(cache_dir, job.modality, clip.source, clip.key)
+            clip.cache_path = _cache.cache_path(cache_dir, job.modality, clip.source, clip.key,
+                                                cache_key)
     hits = {c.index for c in clips if c.cache_path is not None and c.cache_path.exists()}
     misses = [c for c in clips if c.index not in hits]
 

@@ -254,6 +254,58 @@ def test_cache_key_follows_file_and_parameters(make_wav, tmp_path, monkeypatch):
     assert len(calls) == 2
 
 
+def _replace_keeping_size_and_mtime(path, seed):
+    """New samples in the same file, its size and mtime restored (as cp -p, rsync -t)."""
+    import os
+
+    before = os.stat(path)
+    samples = np.random.default_rng(seed).uniform(-0.5, 0.5, 48000).astype(np.float32)
+    sf.write(path, samples, 48000, subtype="PCM_16")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+
+def test_cache_sees_content_replaced_with_same_size_and_mtime(make_wav, tmp_path, monkeypatch):
+    path = _wavs(make_wav, 1)
+    emb = audio_embedder(center=False, cache_dir=tmp_path / "cache").fit()
+    first = emb.transform(path)
+    _replace_keeping_size_and_mtime(path[0], seed=1)
+    calls = _count_embeds(monkeypatch)
+    second = emb.transform(path)  # the file's ctime changed: recomputed
+    assert len(calls) == 1
+    assert not np.array_equal(second, first)
+    np.testing.assert_array_equal(second, audio_embedder(center=False).fit().transform(path))
+
+
+def test_content_cache_key(make_wav, tmp_path, monkeypatch, rng):
+    import shutil
+
+    path = _wavs(make_wav, 1)
+    cache = tmp_path / "cache"
+    emb = audio_embedder(center=False, cache_dir=cache, cache_key="content").fit()
+    first = emb.transform(path)
+    _replace_keeping_size_and_mtime(path[0], seed=1)
+    calls = _count_embeds(monkeypatch)
+    second = emb.transform(path)  # other bytes: recomputed
+    assert len(calls) == 1 and not np.array_equal(second, first)
+    # the same bytes elsewhere, under another name, reuse the entry
+    (tmp_path / "moved").mkdir()
+    copy = shutil.copy(path[0], tmp_path / "moved" / "renamed.wav")
+    np.testing.assert_array_equal(emb.transform([copy]), second)
+    assert len(calls) == 1
+    # the default mode keys the copy by its path: computed
+    stat_emb = clone(emb).set_params(cache_key="stat").fit()
+    np.testing.assert_array_equal(stat_emb.transform([copy]), second)
+    assert len(calls) == 2
+    # an array is keyed by its samples in both modes: one entry
+    wave = [(rng.uniform(-0.5, 0.5, 48000).astype(np.float32), 48000)]
+    np.testing.assert_array_equal(emb.transform(wave), stat_emb.transform(wave))
+    assert len(calls) == 3
+    with pytest.raises(ParameterError, match="cache_key.*'mtime'"):
+        clone(emb).set_params(cache_key="mtime").fit()
+
+
 def test_stale_cache_temporaries_are_removed(make_wav, tmp_path):
     import os
     import time
