@@ -270,7 +270,8 @@ def _load_audio(job: Job, clip: Clip) -> _Loaded:
         audio, sr = clip.source
     else:
         audio, sr = _media.read_audio(clip.source)
-    audio = _media.fix_duration(audio, sr, job.duration)
+    # padding past one hop is damage or a wrong duration, not rounding: it warns
+    audio = _media.fix_duration(audio, sr, job.duration, max_pad=job.hop_size)
     windows, _ = openl3.preprocess_audio(audio, sr, hop_size=job.hop_size, center=job.center)
     return _Loaded(clip, windows)
 
@@ -302,7 +303,9 @@ def _load_video(job: Job, clip: Clip) -> _Loaded:
             policy=job.frame_policy,
         )
 
-    frames, inverse, _ = _media.read_video_frames(clip.source, select, transform=_shrink)
+    # a video a hop shorter than its windows keeps its last frame silently; more warns
+    frames, inverse, _ = _media.read_video_frames(clip.source, select, transform=_shrink,
+                                                  max_past_end=job.hop_size)
     if frames[0].dtype == np.uint8:  # kept whole: normalise them together, as openl3 does
         return _Loaded(clip, openl3.preprocess_image(np.stack(frames)), inverse)
     return _Loaded(clip, np.stack(frames), inverse)

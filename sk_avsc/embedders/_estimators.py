@@ -228,6 +228,10 @@ _COMMON_PARAMS_DOC = """
     duration : float or None, default=None
         If set, every clip is cropped or zero-padded to this many seconds
         (TAU clips: 10.0), so that all clips give the same number of windows.
+        Zero-padding by more than one hop warns
+        :class:`~sk_avsc.exceptions.MediaWarning` naming the clip (a damaged
+        or short file, or a wrong ``duration``), as does an audio file holding
+        fewer samples than its header declares.
     batch_size : int, default=32
         Windows per forward pass; windows of several clips share batches.
     device : str or torch.device, default="cpu"
@@ -352,7 +356,11 @@ class OpenL3FrameEmbedder(_OpenL3Embedder, auto_wrap_output_keys=None):
           ``3 * k``: up to 0.5 s later than its centre.
 
         In both policies, an index past the last decodable frame uses the
-        last decodable frame (moviepy does the same).
+        last decodable frame (moviepy does the same), silently for a video
+        up to one hop shorter than its windows; beyond that (a cut file, or
+        ``duration`` longer than the video) a
+        :class:`~sk_avsc.exceptions.MediaWarning` names the clip and how many
+        windows repeat the last frame.
 
     Attributes
     ----------

@@ -5,6 +5,7 @@ every test embeds a handful of windows: 1-2 s clips, hop 0.5 s.
 """
 
 import pickle
+import re
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ from sk_avsc.embedders import (
 from sk_avsc.exceptions import (
     AudioError,
     MediaError,
+    MediaWarning,
     ParameterError,
     SkAvscWarning,
     WeightsError,
@@ -117,6 +119,28 @@ def test_preprocessing_warnings_name_the_clip(media_dir, fitted_audio):
     fitted_audio.set_params(duration=None)
 
 
+@pytest.mark.parametrize("n_jobs", [None, pytest.param(2, marks=pytest.mark.slow)])
+def test_damaged_or_short_audio_warns_naming_the_clip_and_the_padding(
+    make_truncated_wav, tmp_path, fitted_audio, n_jobs
+):
+    emb = clone(fitted_audio).set_params(duration=2.0, n_jobs=n_jobs).fit()
+    truncated = make_truncated_wav("truncated.wav", 2.0, 1.0)  # header: 2 s; data: 1 s
+    with pytest.warns(MediaWarning) as record:
+        out = emb.transform([truncated])
+    messages = [str(w.message) for w in record if issubclass(w.category, MediaWarning)]
+    assert any(re.search(r"truncated\.wav.*truncated.*2\.000 s.*1\.000 s", m) for m in messages)
+    assert any(re.search(r"truncated\.wav.*zero-padded by 1\.000 s", m) for m in messages)
+    assert out.shape == (1, 3, 512)
+    tiny = tmp_path / "tiny.wav"
+    sf.write(tiny, np.full(10, 0.5, np.float32), 48000)  # 10 samples
+    with pytest.warns(MediaWarning, match=r"tiny\.wav.*lasts 0\.000 s.*duration=2 s.*"
+                                          r"zero-padded by 2\.000 s"):
+        emb.transform([tiny])
+    wave = np.full(48000, 0.5, np.float32)  # an array pair too
+    with pytest.warns(MediaWarning, match=r"clip 0 \(waveform array\).*padded by 1\.000 s"):
+        emb.transform([(wave, 48000)])
+
+
 # ------------------------------------------------------------------ video
 
 
@@ -142,12 +166,31 @@ def test_frames_authors_policy_and_centre_past_the_end(make_video, fitted_video)
     np.testing.assert_allclose(out[0], expected, rtol=1e-5, atol=1e-6)
     # with duration=3 s the centres run to 2.5 s, past the last frame (1.2 s): last frame
     late = clone(fitted_video).set_params(duration=3.0).fit()
-    out = late.transform([path])
+    with pytest.warns(MediaWarning, match=r"7 decodable frames.*3 of the 6 frames.*1\.20 s"):
+        out = late.transform([path])
     assert out.shape == (1, 6, 512)
     for k in range(3, 6):
         np.testing.assert_array_equal(out[0, k], out[0, 3])
     expected = openl3.get_image_embedding(_frames(path, [0, 2, 5, 6]), model=late.model_)
     np.testing.assert_allclose(out[0, :4], expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("n_jobs", [None, pytest.param(2, marks=pytest.mark.slow)])
+def test_cut_video_warns_naming_the_clip_and_the_repeated_frames(
+    make_cut_video, make_video, fitted_video, n_jobs
+):
+    video = clone(fitted_video).set_params(n_jobs=n_jobs).fit()
+    cut = make_cut_video("cut.mp4", 20, keep=0.4)  # 2 s at 10 fps, ~0.8 s decodable
+    # the container says 2 s: 4 windows centred at 0, 0.5, 1.0, 1.5 s (frames 0, 5, 10,
+    # 15); the last two, more than one hop past the last frame, repeat it
+    with pytest.warns(MediaWarning, match=r"cut\.mp4.*decodable frames.*container says "
+                                          r"2\.00 s.*2 of the 4 frames asked for"):
+        out = video.transform([cut])
+    np.testing.assert_array_equal(out[0, 3], out[0, 2])
+    # a video shorter than the audio by less than a hop keeps the last frame silently
+    short = make_video("short.mp4", n_frames=13, fps=10, size=(320, 240))  # 1.3 s
+    out = video.set_params(duration=2.0).transform([short])  # frame 15 -> 12, 0.3 s past
+    assert out.shape == (1, 4, 512)
 
 
 def test_real_mp4(media_dir, fitted_video):
