@@ -37,9 +37,9 @@ Quirks reproduced from openl3 0.4.2 + kapre 0.3.x:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.fft
@@ -309,18 +309,24 @@ _BLAS_LOCK = threading.Lock()
 _BLAS: list = []  # the BLAS libraries numpy uses, found once
 
 
-@contextlib.contextmanager
-def _one_blas_thread():
-    # A multi-threaded BLAS splits the mel matmul's sums by its thread count, which
-    # differs between this process and n_jobs/Dask workers (~5e-7 relative): one thread
-    # makes the result the same everywhere. The limit is process-wide, hence the lock.
+def _mel_project(mag: np.ndarray, filterbank: np.ndarray, workers: int) -> np.ndarray:
+    # Each window's product runs on one BLAS thread (windows in parallel): a multi-threaded
+    # BLAS splits the sums by its thread count, which differs between this process and
+    # n_jobs/Dask workers (~5e-7 relative). The BLAS limit is process-wide, hence the lock.
     from threadpoolctl import ThreadpoolController  # a scikit-learn dependency
 
+    out = np.empty(mag.shape[:-1] + filterbank.shape[1:], dtype=np.float32)
     with _BLAS_LOCK:
         if not _BLAS:
             _BLAS.append(ThreadpoolController().select(user_api="blas"))
         with _BLAS[0].limit(limits=1):
-            yield
+            if workers > 1 and len(mag) > 1:
+                with ThreadPoolExecutor(min(workers, len(mag))) as pool:
+                    list(pool.map(lambda i: np.matmul(mag[i], filterbank, out=out[i]),
+                                  range(len(mag))))
+            else:
+                np.matmul(mag, filterbank, out=out)
+    return out
 
 
 def spectrogram_numpy(windows: np.ndarray, input_repr: str, *, workers: int = 1) -> np.ndarray:
@@ -353,8 +359,7 @@ def spectrogram_numpy(windows: np.ndarray, input_repr: str, *, workers: int = 1)
     stft = scipy.fft.rfft(frames, n=n_fft, axis=-1, workers=workers)
     mag = np.abs(stft)  # (n, frames, bins), float32
     if n_mels:
-        with _one_blas_thread():
-            mag = mag @ mel_filterbank(n_fft, n_mels)
+        mag = _mel_project(mag, mel_filterbank(n_fft, n_mels), workers)
     spec = _to_decibel_numpy(mag)
     return np.ascontiguousarray(spec.transpose(0, 2, 1))
 
