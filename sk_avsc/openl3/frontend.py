@@ -309,23 +309,33 @@ _BLAS_LOCK = threading.Lock()
 _BLAS: list = []  # the BLAS libraries numpy uses, found once
 
 
-def _mel_project(mag: np.ndarray, filterbank: np.ndarray, workers: int) -> np.ndarray:
-    # Each window's product runs on one BLAS thread (windows in parallel): a multi-threaded
-    # BLAS splits the sums by its thread count, which differs between this process and
-    # n_jobs/Dask workers (~5e-7 relative). The BLAS limit is process-wide, hence the lock.
+def _matmul_one_blas_thread(a: np.ndarray, b: np.ndarray, workers: int) -> np.ndarray:
+    """``a @ b``, one of them stacked ``(n, ., .)``: each window's product on one BLAS thread.
+
+    A multi-threaded BLAS splits the sums by its thread count, which differs between this
+    process and n_jobs/Dask workers (~5e-7 relative); one thread per product (windows in
+    parallel on ``workers`` threads) gives the same result everywhere. The BLAS limit is
+    process-wide, hence the lock.
+    """
     from threadpoolctl import ThreadpoolController  # a scikit-learn dependency
 
-    out = np.empty(mag.shape[:-1] + filterbank.shape[1:], dtype=np.float32)
+    n = len(a) if a.ndim == 3 else len(b)
+    rows = a.shape[-2]
+    out = np.empty((n, rows, b.shape[-1]), dtype=np.result_type(a, b))
+
+    def product(i):
+        np.matmul(a[i] if a.ndim == 3 else a, b[i] if b.ndim == 3 else b, out=out[i])
+
     with _BLAS_LOCK:
         if not _BLAS:
             _BLAS.append(ThreadpoolController().select(user_api="blas"))
         with _BLAS[0].limit(limits=1):
-            if workers > 1 and len(mag) > 1:
-                with ThreadPoolExecutor(min(workers, len(mag))) as pool:
-                    list(pool.map(lambda i: np.matmul(mag[i], filterbank, out=out[i]),
-                                  range(len(mag))))
+            if workers > 1 and n > 1:
+                with ThreadPoolExecutor(min(workers, n)) as pool:
+                    list(pool.map(product, range(n)))
             else:
-                np.matmul(mag, filterbank, out=out)
+                for i in range(n):
+                    product(i)
     return out
 
 
@@ -359,7 +369,7 @@ def spectrogram_numpy(windows: np.ndarray, input_repr: str, *, workers: int = 1)
     stft = scipy.fft.rfft(frames, n=n_fft, axis=-1, workers=workers)
     mag = np.abs(stft)  # (n, frames, bins), float32
     if n_mels:
-        mag = _mel_project(mag, mel_filterbank(n_fft, n_mels), workers)
+        mag = _matmul_one_blas_thread(mag, mel_filterbank(n_fft, n_mels), workers)
     spec = _to_decibel_numpy(mag)
     return np.ascontiguousarray(spec.transpose(0, 2, 1))
 
