@@ -17,6 +17,7 @@ __all__ = [
     "TrainingError",
     "SkAvscWarning",
     "RandomWeightsWarning",
+    "MediaWarning",
 ]
 
 
@@ -58,3 +59,12 @@ class SkAvscWarning(UserWarning):
 
 class RandomWeightsWarning(SkAvscWarning):
     """A network runs with random weights: its embeddings are meaningless as features."""
+
+
+class MediaWarning(SkAvscWarning):
+    """A media file is damaged or shorter than asked for: its embedding holds padding.
+
+    Raised when an audio file holds fewer samples than its header declares, when a clip is
+    zero-padded to ``duration`` by more than one hop, or when windows past the last
+    decodable video frame (by more than one hop) repeat that frame.
+    """

@@ -1,8 +1,9 @@
 """On-disk cache of per-clip embeddings: one ``.npz`` file per clip and modality.
 
 A file's name holds a SHA-256 of everything that changes the embedding (the
-clip's identity and every result-changing parameter), so a stale entry is
-never read: changing the weights, the hop, the file itself... changes the key.
+clip's identity, see :func:`source_identity`, and every result-changing
+parameter), so a stale entry is never read: changing the weights, the hop, the
+file itself... changes the key.
 Writes go to a temporary file in the same folder, renamed into place, so a
 killed run leaves either a complete file or none.
 """
@@ -23,18 +24,33 @@ from .._io import atomic_write
 from .._version import __version__
 from ..exceptions import SkAvscWarning
 
-__all__ = ["CACHE_FORMAT", "cache_key", "cache_path", "load_cached", "save_cached"]
+__all__ = [
+    "CACHE_FORMAT",
+    "CACHE_KEYS",
+    "source_identity",
+    "cache_key",
+    "cache_path",
+    "load_cached",
+    "save_cached",
+]
 
 #: Bumped when the file layout or the meaning of a key changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+#: How a file is identified: by ``os.stat`` or by a hash of its bytes.
+CACHE_KEYS = ("stat", "content")
+_CHUNK = 1 << 20
 
 
-def source_identity(source, st: os.stat_result | None = None) -> dict:
+def source_identity(source, st: os.stat_result | None = None, mode: str = "stat") -> dict:
     """The part of the key that identifies a clip.
 
-    A file: its absolute real path, size in bytes and modification time (ns).
-    An in-memory ``(waveform, sr)`` pair: a SHA-1 of the samples, their dtype,
-    shape and the sample rate.
+    A file, ``mode="stat"``: its absolute real path, size in bytes, modification
+    and status-change times (ns), device and inode: content replaced in place
+    keeping the size and mtime (``cp -p``, ``rsync -t``, unzip) still changes
+    the ctime (and a new file the inode). ``mode="content"``: a BLAKE2b digest of
+    the file's bytes, read in chunks, and its size; no path, so the same bytes
+    anywhere share an entry. An in-memory ``(waveform, sr)`` pair, in both
+    modes: a SHA-1 of the samples, their dtype, shape and the sample rate.
     """
     if isinstance(source, tuple):
         waveform, sr = source
@@ -46,10 +62,19 @@ def source_identity(source, st: os.stat_result | None = None) -> dict:
             "sr": sr,
         }
     st = os.stat(source) if st is None else st
+    if mode == "content":
+        digest = hashlib.blake2b(digest_size=32)
+        with open(source, "rb") as fh:
+            for chunk in iter(lambda: fh.read(_CHUNK), b""):
+                digest.update(chunk)
+        return {"blake2b": digest.hexdigest(), "size": int(st.st_size)}
     return {
         "path": os.path.realpath(os.fspath(source)),
         "size": int(st.st_size),
         "mtime_ns": int(st.st_mtime_ns),
+        "ctime_ns": int(st.st_ctime_ns),
+        "device": int(st.st_dev),
+        "inode": int(st.st_ino),
     }
 
 
@@ -65,10 +90,17 @@ def cache_key(identity: dict, params: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def cache_path(cache_dir: str | os.PathLike, modality: str, source, key: str) -> Path:
-    """``<cache_dir>/<modality>/<clip stem>-<key[:24]>.npz`` (the stem helps humans)."""
+def cache_path(cache_dir: str | os.PathLike, modality: str, source, key: str,
+               mode: str = "stat") -> Path:
+    """``<cache_dir>/<modality>/<clip stem>-<key[:24]>.npz`` (the stem helps humans).
+
+    With ``mode="content"`` a file's entry is ``content-<key[:24]>.npz``: the key
+    names the bytes, whatever the file is called.
+    """
     if isinstance(source, tuple):
         stem = "array"
+    elif mode == "content":
+        stem = "content"
     else:
         stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(os.fspath(source)).stem)[:80]
     return Path(cache_dir) / modality / f"{stem}-{key[:24]}.npz"

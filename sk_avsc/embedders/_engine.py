@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .._io import remove_stale_temps
 from ..exceptions import (
     AudioError,
     ImageError,
@@ -269,7 +270,8 @@ def _load_audio(job: Job, clip: Clip) -> _Loaded:
         audio, sr = clip.source
     else:
         audio, sr = _media.read_audio(clip.source)
-    audio = _media.fix_duration(audio, sr, job.duration)
+    # padding past one hop is damage or a wrong duration, not rounding: it warns
+    audio = _media.fix_duration(audio, sr, job.duration, max_pad=job.hop_size)
     windows, _ = openl3.cut_audio_windows(audio, sr, hop_size=job.hop_size, center=job.center)
     return _Loaded(clip, windows)
 
@@ -301,7 +303,9 @@ def _load_video(job: Job, clip: Clip) -> _Loaded:
             policy=job.frame_policy,
         )
 
-    frames, inverse, _ = _media.read_video_frames(clip.source, select, transform=_shrink)
+    # a video a hop shorter than its windows keeps its last frame silently; more warns
+    frames, inverse, _ = _media.read_video_frames(clip.source, select, transform=_shrink,
+                                                  max_past_end=job.hop_size)
     if frames[0].dtype == np.uint8:  # kept whole: normalise them together, as openl3 does
         return _Loaded(clip, openl3.preprocess_image(np.stack(frames)), inverse)
     return _Loaded(clip, np.stack(frames), inverse)
@@ -411,6 +415,7 @@ def iter_embeddings(
     n_jobs,
     verbose,
     desc: str,
+    cache_key: str = "stat",
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(clip index, embedding (n_windows, dim))`` in the order of ``clips``.
 
@@ -420,13 +425,19 @@ def iter_embeddings(
     from tqdm.auto import tqdm
 
     params = job.result_params(weights_id)
+    if cache_dir is not None:
+        # temporaries of a killed run (any process), left alone for an hour in case
+        # their writer is still running
+        remove_stale_temps(Path(cache_dir) / job.modality)
     for clip in clips:
         if isinstance(clip.source, str):
             clip.stat = _media.check_media_file(clip.source, job.modality)
         if cache_dir is not None:
-            identity = _cache.source_identity(clip.source, clip.stat)
+            # cache_key (the mode) enters the key only through the identity's fields
+            identity = _cache.source_identity(clip.source, clip.stat, cache_key)
             clip.key = _cache.cache_key(identity, params)
-            clip.cache_path = _cache.cache_path(cache_dir, job.modality, clip.source, clip.key)
+            clip.cache_path = _cache.cache_path(cache_dir, job.modality, clip.source, clip.key,
+                                                cache_key)
     hits = {c.index for c in clips if c.cache_path is not None and c.cache_path.exists()}
     misses = [c for c in clips if c.index not in hits]
 

@@ -23,7 +23,7 @@ from .._validation import (
     check_real,
 )
 from ..exceptions import MediaError, ParameterError
-from . import _engine, _media
+from . import _cache, _engine, _media
 
 __all__ = ["OpenL3AudioEmbedder", "OpenL3FrameEmbedder", "AudioVisualEmbedder"]
 
@@ -48,6 +48,7 @@ class _OpenL3Embedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
         batch_size=32,
         device="cpu",
         cache_dir=None,
+        cache_key="stat",
         n_jobs=None,
         verbose=0,
     ):
@@ -61,6 +62,7 @@ class _OpenL3Embedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
         self.batch_size = batch_size
         self.device = device
         self.cache_dir = cache_dir
+        self.cache_key = cache_key
         self.n_jobs = n_jobs
         self.verbose = verbose
 
@@ -75,6 +77,7 @@ class _OpenL3Embedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
         check_int("embedding_size", self.embedding_size, owner=owner)  # the network's choices
         check_n_jobs(self.n_jobs, owner=owner)
         check_folder("cache_dir", self.cache_dir, allow_none=True, owner=owner)
+        check_choice("cache_key", self.cache_key, _cache.CACHE_KEYS, owner=owner)
 
     def _job(self) -> _engine.Job:
         return _engine.Job(
@@ -127,6 +130,7 @@ class _OpenL3Embedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
             n_jobs=self.n_jobs,
             verbose=self.verbose,
             desc=desc or type(self).__name__,
+            cache_key=self.cache_key,
         )
 
     def transform(self, X):
@@ -224,25 +228,43 @@ _COMMON_PARAMS_DOC = """
     duration : float or None, default=None
         If set, every clip is cropped or zero-padded to this many seconds
         (TAU clips: 10.0), so that all clips give the same number of windows.
+        Zero-padding by more than one hop warns
+        :class:`~sk_avsc.exceptions.MediaWarning` naming the clip (a damaged
+        or short file, or a wrong ``duration``), as does an audio file holding
+        fewer samples than its header declares.
     batch_size : int, default=32
         Windows per forward pass; windows of several clips share batches.
     device : str or torch.device, default="cpu"
         Where the network runs (``"cuda"`` for a GPU).
     cache_dir : str, path or None, default=None
         Folder of the embedding cache: one ``.npz`` per clip and modality under
-        ``<cache_dir>/<modality>/``, named by a hash of the file's real path,
-        size and modification time and of every parameter that changes the
-        result (weights identity, ``input_repr``, ``content_type``,
+        ``<cache_dir>/<modality>/``, named by a hash of the file's identity
+        (see ``cache_key``) and of every parameter that changes the result
+        (weights identity, ``input_repr``, ``content_type``,
         ``embedding_size``, ``hop_size``, ``center``, ``duration``,
         ``frame_policy``, package version). Writes are atomic; an interrupted
-        run computes only the missing clips when started again; a corrupt
-        file is recomputed with a warning. ``batch_size``, ``device`` and
+        run computes only the missing clips when started again (and removes
+        the temporary files a killed run left, once they are an hour old); a
+        corrupt file is recomputed with a warning. ``batch_size``, ``device`` and
         ``n_jobs`` are not part of the key.
+    cache_key : {"stat", "content"}, default="stat"
+        How the cache recognises a file. ``"stat"``: by one ``os.stat`` (real
+        path, size, modification and status-change times, device, inode):
+        free, and content replaced keeping the size and mtime (``cp -p``,
+        ``rsync -t``, unzip) still changes the ctime or inode; but so does a
+        ``chmod``, a move or a restored copy of the dataset, which then
+        recomputes every clip. ``"content"``: by a BLAKE2b hash of the file's
+        bytes: survives moves, copies and metadata changes (the same bytes
+        anywhere reuse one entry), but reads every file in full on each
+        ``transform``, cache hits included. Arrays are always keyed by their
+        samples, so both modes share their entries.
     n_jobs : int or None, default=None
         joblib workers (processes) for decoding and embedding; ``None`` means 1
         unless inside a :func:`joblib.parallel_backend` context (e.g.
         ``"dask"``), ``-1`` all cores. Each worker loads the network once and
-        uses ``cpu_count // n_workers`` torch threads.
+        uses ``cpu_count // n_workers`` torch threads. The embeddings are
+        bit-identical whatever ``n_jobs`` (the front-end's mel projection runs
+        on one BLAS thread, whose sums do not depend on the thread count).
     verbose : int, default=0
         If non-zero, a tqdm progress bar over clips (clips/s, ETA) on stderr.
 """
@@ -334,7 +356,11 @@ class OpenL3FrameEmbedder(_OpenL3Embedder, auto_wrap_output_keys=None):
           ``3 * k``: up to 0.5 s later than its centre.
 
         In both policies, an index past the last decodable frame uses the
-        last decodable frame (moviepy does the same).
+        last decodable frame (moviepy does the same), silently for a video
+        up to one hop shorter than its windows; beyond that (a cut file, or
+        ``duration`` longer than the video) a
+        :class:`~sk_avsc.exceptions.MediaWarning` names the clip and how many
+        windows repeat the last frame.
 
     Attributes
     ----------
@@ -396,13 +422,14 @@ class OpenL3FrameEmbedder(_OpenL3Embedder, auto_wrap_output_keys=None):
         batch_size=32,
         device="cpu",
         cache_dir=None,
+        cache_key="stat",
         n_jobs=None,
         verbose=0,
     ):
         super().__init__(
             weights, input_repr, content_type, embedding_size, hop_size=hop_size,
             center=center, duration=duration, batch_size=batch_size, device=device,
-            cache_dir=cache_dir, n_jobs=n_jobs, verbose=verbose,
+            cache_dir=cache_dir, cache_key=cache_key, n_jobs=n_jobs, verbose=verbose,
         )
         self.frame_policy = frame_policy
 
@@ -428,9 +455,10 @@ class AudioVisualEmbedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys
     video : OpenL3FrameEmbedder or None, default=None
         The video side; None means ``OpenL3FrameEmbedder()``. Its
         ``hop_size``, ``center`` and ``duration`` must equal the audio side's.
-    cache_dir, n_jobs, device, verbose : optional, default=None
+    cache_dir, cache_key, n_jobs, device, verbose : optional, default=None
         If not None, set on both sides (overriding their own values), so that
-        one setting covers the pair; None keeps each side's value.
+        one setting covers the pair; None keeps each side's value (whose
+        ``cache_key`` default is ``"stat"``).
 
     Attributes
     ----------
@@ -473,11 +501,12 @@ class AudioVisualEmbedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys
     (1, 6, 1024)
     """
 
-    def __init__(self, audio=None, video=None, *, cache_dir=None, n_jobs=None, device=None,
-                 verbose=None):
+    def __init__(self, audio=None, video=None, *, cache_dir=None, cache_key=None, n_jobs=None,
+                 device=None, verbose=None):
         self.audio = audio
         self.video = video
         self.cache_dir = cache_dir
+        self.cache_key = cache_key
         self.n_jobs = n_jobs
         self.device = device
         self.verbose = verbose
@@ -497,7 +526,7 @@ class AudioVisualEmbedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys
             )
         shared = {
             name: getattr(self, name)
-            for name in ("cache_dir", "n_jobs", "device", "verbose")
+            for name in ("cache_dir", "cache_key", "n_jobs", "device", "verbose")
             if getattr(self, name) is not None
         }
         audio.set_params(**shared)

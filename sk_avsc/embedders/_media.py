@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 import stat
+import struct
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .._validation import check_choice
-from ..exceptions import AudioError, MediaError
+from ..exceptions import AudioError, MediaError, MediaWarning
 from ..openl3.framing import window_centres
 
 __all__ = [
@@ -86,13 +88,21 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
         The file is missing, a directory, or not readable as audio.
     AudioError
         The file holds no samples or non-finite samples.
+
+    Warns
+    -----
+    MediaWarning
+        The file holds fewer samples than its header declares (a copy or
+        download cut short): the samples present are returned.
     """
     import soundfile as sf
 
     check_media_file(path, "audio")
     name = os.fspath(path)
     try:
-        audio, sr = sf.read(name, dtype="float32", always_2d=False)
+        with sf.SoundFile(name) as fh:
+            sr, declared = fh.samplerate, fh.frames
+            audio = fh.read(dtype="float32", always_2d=False)
     except (RuntimeError, OSError, ValueError, TypeError) as exc:
         # soundfile.LibsndfileError is a RuntimeError
         raise MediaError(
@@ -105,11 +115,65 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
         )
     if not np.isfinite(audio).all():
         raise AudioError(f"audio file {name!r} contains NaN or infinite samples.")
+    # libsndfile shortens a WAV's data chunk to the bytes present; its header still says
+    declared = max(declared, _wav_declared_frames(name) or 0)
+    if audio.shape[0] < declared:
+        n = audio.shape[0]
+        warnings.warn(
+            f"audio file {name!r} is truncated: its header declares {declared} samples "
+            f"({declared / sr:.3f} s) but it holds {n} ({n / sr:.3f} s); "
+            f"{(declared - n) / sr:.3f} s are missing. Re-export or re-download it.",
+            MediaWarning, stacklevel=2,
+        )
     return audio, int(sr)
 
 
-def fix_duration(audio: np.ndarray, sr: int, duration: float | None) -> np.ndarray:
+def _wav_declared_frames(name: str) -> int | None:
+    """Frames a RIFF/RIFX WAV's ``data`` chunk header declares; None if not a WAV or unknown."""
+    with open(name, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:] != b"WAVE":
+            return None
+        endian = "<" if head[:4] == b"RIFF" else ">"
+        block_align = 0
+        while True:
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                return None
+            size = struct.unpack(endian + "I", chunk[4:])[0]
+            if chunk[:4] == b"fmt " and size >= 14:
+                block_align = struct.unpack(endian + "H", fh.read(14)[12:])[0]
+                fh.seek(size - 14 + size % 2, os.SEEK_CUR)
+            elif chunk[:4] == b"data":
+                # 0 and 0xFFFFFFFF: a streamed file whose writer never knew the length
+                if not block_align or size in (0, 0xFFFFFFFF):
+                    return None
+                return size // block_align
+            else:
+                fh.seek(size + size % 2, os.SEEK_CUR)
+
+
+def fix_duration(audio: np.ndarray, sr: int, duration: float | None, *,
+                 max_pad: float | None = None) -> np.ndarray:
     """Crop or zero-pad ``audio`` (samples first) to ``round(duration * sr)`` samples.
+
+    Parameters
+    ----------
+    audio : ndarray of shape (n_samples,) or (n_samples, n_channels)
+        The samples.
+    sr : int
+        Their sample rate in Hz.
+    duration : float or None
+        Target length in seconds; None returns ``audio`` unchanged.
+    max_pad : float or None, default=None
+        Zero-padding by more than this many seconds warns
+        :class:`~sk_avsc.exceptions.MediaWarning` (the embedders pass one
+        hop); None never warns.
+
+    Returns
+    -------
+    ndarray
+        ``audio`` cropped or zero-padded at its end.
 
     Examples
     --------
@@ -124,6 +188,14 @@ def fix_duration(audio: np.ndarray, sr: int, duration: float | None) -> np.ndarr
     n = int(round(duration * sr))
     if audio.shape[0] >= n:
         return audio[:n]
+    missing = (n - audio.shape[0]) / sr
+    if max_pad is not None and missing > max_pad:
+        warnings.warn(
+            f"the audio lasts {audio.shape[0] / sr:.3f} s, less than duration={duration:g} s: "
+            f"zero-padded by {missing:.3f} s (more than {max_pad:g} s); check the file, or "
+            f"set duration to the clips' real length.",
+            MediaWarning, stacklevel=2,
+        )
     pad = [(0, n - audio.shape[0])] + [(0, 0)] * (audio.ndim - 1)
     return np.pad(audio, pad)
 
@@ -164,7 +236,8 @@ def frame_indices(
     -------
     ndarray of int64, shape (n_windows,)
         Frame indices; they may point past the last decodable frame, which
-        :func:`read_video_frames` replaces with the last frame.
+        :func:`read_video_frames` replaces with the last frame (warning when
+        more than ``max_past_end`` seconds past it).
 
     Examples
     --------
@@ -204,6 +277,7 @@ def read_video_frames(
     select: Callable[[dict[str, Any]], np.ndarray],
     *,
     transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    max_past_end: float | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray, dict[str, Any]]:
     """Stream a video with imageio-ffmpeg, keeping only the frames ``select`` asks for.
 
@@ -219,10 +293,14 @@ def read_video_frames(
         ``select(meta) -> ndarray of int``: the frame index wanted for each
         output, computed from imageio-ffmpeg's metadata (``fps``,
         ``duration``, ``size``). Indices past the last decodable frame get the
-        last frame.
+        last frame (see ``max_past_end``).
     transform : callable, optional
         Applied to each kept frame (an ``(H, W, 3)`` uint8 RGB array), e.g. to
         shrink it at once.
+    max_past_end : float or None, default=None
+        Indices more than this many seconds past the last decodable frame warn
+        :class:`~sk_avsc.exceptions.MediaWarning` (a cut or short video; the
+        embedders pass one hop); None never warns.
 
     Returns
     -------
@@ -279,6 +357,7 @@ def read_video_frames(
     if n_decoded == 0:
         raise MediaError(f"video file {name!r} has no decodable video frame.")
     last = n_decoded - 1
+    _check_past_end(name, wanted, last, meta, max_past_end)
     if unique.size and int(unique[-1]) > last:
         # centres past the end take the last decodable frame
         kept[last] = kept[last] if last in kept else _frame(last_raw, height, width, transform)
@@ -287,6 +366,25 @@ def read_video_frames(
         inverse = remap[inverse]
     meta = dict(meta, n_decoded=n_decoded)
     return [kept[int(i)] for i in unique], inverse.reshape(-1), meta
+
+
+def _check_past_end(name, wanted, last, meta, max_past_end) -> None:
+    fps = meta.get("fps")
+    if max_past_end is None or not wanted.size or not fps or not np.isfinite(fps) or fps <= 0:
+        return
+    past = (int(wanted.max()) - last) / fps
+    if past <= max_past_end + 1e-9:
+        return  # a video a little shorter than asked for: its last frame stands in
+    duration = meta.get("duration")
+    said = f"; its container says {duration:.2f} s" if duration else ""
+    warnings.warn(
+        f"video file {name!r} has {last + 1} decodable frames ({(last + 1) / fps:.2f} s at "
+        f"{fps:g} fps{said}): {int(np.count_nonzero(wanted > last))} of the {wanted.size} "
+        f"frames asked for lie up to {past:.2f} s past its end (more than {max_past_end:g} "
+        f"s) and repeat its last frame. The file may be cut short (re-encode or re-download "
+        f"it), or shorter than the duration asked for.",
+        MediaWarning, stacklevel=3,
+    )
 
 
 def _frame(raw: bytes, height: int, width: int, transform) -> np.ndarray:

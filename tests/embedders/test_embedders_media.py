@@ -1,6 +1,8 @@
 """Reading audio, streaming video frames, and aligning frames with windows (no network)."""
 
 import os
+import re
+import warnings
 
 import numpy as np
 import pytest
@@ -12,7 +14,7 @@ from sk_avsc.embedders import (
     read_audio,
     read_video_frames,
 )
-from sk_avsc.exceptions import AudioError, MediaError, ParameterError
+from sk_avsc.exceptions import AudioError, MediaError, MediaWarning, ParameterError
 from sk_avsc.openl3.framing import window_centres, window_count
 
 
@@ -93,6 +95,17 @@ def test_frame_indices_rejects_unknown_policy():
         frame_indices(3, hop_size=0.1, center=True, fps=10, duration=1, policy="nearest")
 
 
+def test_fix_duration_warns_when_padding_more_than_max_pad():
+    with pytest.warns(MediaWarning, match=r"lasts 0\.000 s.*duration=2 s.*zero-padded by "
+                                          r"2\.000 s"):
+        padded = fix_duration(np.ones(10, np.float32), 48000, 2.0, max_pad=0.1)
+    assert padded.shape == (96000,)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fix_duration(np.ones(96000 - 4800, np.float32), 48000, 2.0, max_pad=0.1)  # one hop
+        fix_duration(np.ones(10, np.float32), 48000, 2.0)  # max_pad=None: never warns
+
+
 def test_fix_duration_crops_and_pads():
     audio = np.arange(1, 11, dtype=np.float32)
     assert fix_duration(audio, 10, None) is audio
@@ -130,6 +143,17 @@ def test_read_audio_errors_name_the_file(media_dir, tmp_path):
         read_audio(media_dir / "bento.mp4")
 
 
+def test_read_audio_warns_on_a_truncated_wav(make_truncated_wav, make_wav):
+    path = make_truncated_wav("cut.wav", 2.0, 1.0)
+    with pytest.warns(MediaWarning, match=r"cut\.wav.*truncated.*declares 96000 samples "
+                                          r"\(2\.000 s\).*48000 \(1\.000 s\)"):
+        audio, sr = read_audio(path)
+    assert audio.shape == (48000,) and sr == 48000
+    with warnings.catch_warnings():  # an intact file: no warning
+        warnings.simplefilter("error")
+        read_audio(make_wav("whole.wav", 1.0))
+
+
 def test_read_audio_short_file_is_fine(media_dir):
     audio, sr = read_audio(media_dir / "short.wav")
     assert audio.shape == (48,) and sr == 48000
@@ -159,6 +183,26 @@ def test_read_video_frames_past_the_end_uses_last_frame(make_video):
     frames, inverse, meta = read_video_frames(path, lambda meta: np.array([0, 5, 6, 40]))
     assert meta["n_decoded"] == 6
     assert [_grey_index(frames[i]) for i in inverse] == [0, 5, 5, 5]
+
+
+def test_read_video_frames_warns_past_the_end_of_a_cut_video(make_cut_video, make_video):
+    path = make_cut_video("cut.mp4", 20, size=(64, 48))  # about half of 20 frames left
+    with pytest.warns(MediaWarning) as record:
+        frames, inverse, meta = read_video_frames(path, lambda m: np.arange(20),
+                                                  max_past_end=0.1)
+    n = meta["n_decoded"]
+    assert 0 < n < 18
+    assert re.search(rf"cut\.mp4.*has {n} decodable frames \({n / 10:.2f} s at 10 fps; its "
+                     rf"container says 2\.00 s\): {20 - n} of the 20 frames asked for lie up "
+                     rf"to {(20 - n) / 10:.2f} s past its end",
+                     " ".join(str(w.message) for w in record if w.category is MediaWarning))
+    assert (inverse[n - 1:] == inverse[n - 1]).all()
+    # a video a little shorter than asked for (within max_past_end) is silent
+    path = make_video(n_frames=6, fps=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_video_frames(path, lambda meta: np.arange(7), max_past_end=0.1)
+        read_video_frames(path, lambda meta: np.arange(40))  # max_past_end=None
 
 
 def test_read_video_frames_applies_transform(make_video):
