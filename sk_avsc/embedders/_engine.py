@@ -69,6 +69,7 @@ class Job:
     duration: float | None
     frame_policy: str
     batch_size: int
+    frontend: str = "kapre"  # audio only
     n_threads: int | None = None
     parent_pid: int = field(default_factory=os.getpid)
 
@@ -81,6 +82,7 @@ class Job:
             self.content_type,
             self.embedding_size,
             str(self.device),
+            self.frontend if self.modality == "audio" else None,
         )
 
     def result_params(self, weights_id: str) -> dict:
@@ -97,6 +99,8 @@ class Job:
         }
         if self.modality == "video":
             params["frame_policy"] = self.frame_policy
+        else:
+            params["frontend"] = self.frontend
         return params
 
 
@@ -211,14 +215,11 @@ def load_network(job: Job):
     """Load the job's OpenL3 network: the audio one, or the image one for video frames."""
     from .. import openl3
 
-    load = openl3.load_audio_model if job.modality == "audio" else openl3.load_image_model
-    return load(
-        job.weights,
-        input_repr=job.input_repr,
-        content_type=job.content_type,
-        embedding_size=job.embedding_size,
-        device=job.device,
-    )
+    kwargs = dict(input_repr=job.input_repr, content_type=job.content_type,
+                  embedding_size=job.embedding_size, device=job.device)
+    if job.modality == "audio":
+        return openl3.load_audio_model(job.weights, frontend=job.frontend, **kwargs)
+    return openl3.load_image_model(job.weights, **kwargs)
 
 
 @dataclass

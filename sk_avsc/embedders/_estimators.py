@@ -91,6 +91,7 @@ class _OpenL3Embedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
             center=bool(self.center),
             duration=None if self.duration is None else float(self.duration),
             frame_policy=getattr(self, "frame_policy", "center"),
+            frontend=getattr(self, "frontend", "kapre"),
             batch_size=int(self.batch_size),
         )
 
@@ -242,7 +243,7 @@ _COMMON_PARAMS_DOC = """
         (see ``cache_key``) and of every parameter that changes the result
         (weights identity, ``input_repr``, ``content_type``,
         ``embedding_size``, ``hop_size``, ``center``, ``duration``,
-        ``frame_policy``, package version). Writes are atomic; an interrupted
+        ``frontend``, ``frame_policy``, package version). Writes are atomic; an interrupted
         run computes only the missing clips when started again (and removes
         the temporary files a killed run left, once they are an hour old); a
         corrupt file is recomputed with a warning. ``batch_size``, ``device`` and
@@ -281,7 +282,13 @@ class OpenL3AudioEmbedder(_OpenL3Embedder, auto_wrap_output_keys=None):
     Parameters
     ----------"""
         + _COMMON_PARAMS_DOC
-        + """
+        + """    frontend : {"kapre", "kapre-0.1.4", "librosa"}, default="kapre"
+        The audio network's spectrogram, as openl3 computes it: ``"kapre"`` is
+        openl3 0.4.2's (its default), ``"kapre-0.1.4"`` openl3 0.3.1's, the
+        version the paper's authors used (its embeddings differ from 0.4.2's by
+        a relative L2 of ~0.23 on the official weights), ``"librosa"`` openl3
+        0.4.2's ``frontend="librosa"``. Part of the cache key.
+
     Attributes
     ----------
     model_ : AudioEmbeddingNetwork
@@ -325,6 +332,38 @@ class OpenL3AudioEmbedder(_OpenL3Embedder, auto_wrap_output_keys=None):
     )
 
     _allow_arrays = True
+
+    def __init__(
+        self,
+        weights=None,
+        input_repr="mel256",
+        content_type="env",
+        embedding_size=512,
+        *,
+        hop_size=0.1,
+        center=True,
+        duration=None,
+        frontend="kapre",
+        batch_size=32,
+        device="cpu",
+        cache_dir=None,
+        cache_key="stat",
+        n_jobs=None,
+        verbose=0,
+    ):
+        super().__init__(
+            weights, input_repr, content_type, embedding_size, hop_size=hop_size,
+            center=center, duration=duration, batch_size=batch_size, device=device,
+            cache_dir=cache_dir, cache_key=cache_key, n_jobs=n_jobs, verbose=verbose,
+        )
+        self.frontend = frontend
+
+    def _check_params(self) -> None:
+        from ..openl3.frontend import FRONTENDS
+
+        super()._check_params()
+        check_choice("frontend", self.frontend, FRONTENDS, owner=type(self).__name__,
+                     hint="the paper's features are 'kapre-0.1.4' (openl3 0.3.1)")
 
 
 class OpenL3FrameEmbedder(_OpenL3Embedder, auto_wrap_output_keys=None):
@@ -385,7 +424,7 @@ class OpenL3FrameEmbedder(_OpenL3Embedder, auto_wrap_output_keys=None):
     memory whole.
 
     The number of windows is the audio rule of
-    :func:`sk_avsc.openl3.preprocess_audio` applied to ``duration`` if set,
+    :func:`sk_avsc.openl3.cut_audio_windows` applied to ``duration`` if set,
     else to the video's duration as its container reports it. The weights
     are those of the image network (``openl3_image_<repr>_<content>``).
 
@@ -455,6 +494,9 @@ class AudioVisualEmbedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys
     video : OpenL3FrameEmbedder or None, default=None
         The video side; None means ``OpenL3FrameEmbedder()``. Its
         ``hop_size``, ``center`` and ``duration`` must equal the audio side's.
+    frontend : {"kapre", "kapre-0.1.4", "librosa"} or None, default=None
+        If not None, the audio side's ``frontend`` (see
+        :class:`OpenL3AudioEmbedder`; the image network has none); None keeps it.
     cache_dir, cache_key, n_jobs, device, verbose : optional, default=None
         If not None, set on both sides (overriding their own values), so that
         one setting covers the pair; None keeps each side's value (whose
@@ -501,10 +543,11 @@ class AudioVisualEmbedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys
     (1, 6, 1024)
     """
 
-    def __init__(self, audio=None, video=None, *, cache_dir=None, cache_key=None, n_jobs=None,
-                 device=None, verbose=None):
+    def __init__(self, audio=None, video=None, *, frontend=None, cache_dir=None, cache_key=None,
+                 n_jobs=None, device=None, verbose=None):
         self.audio = audio
         self.video = video
+        self.frontend = frontend
         self.cache_dir = cache_dir
         self.cache_key = cache_key
         self.n_jobs = n_jobs
@@ -531,6 +574,8 @@ class AudioVisualEmbedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         }
         audio.set_params(**shared)
         video.set_params(**shared)
+        if self.frontend is not None:
+            audio.set_params(frontend=self.frontend)
         for name in ("hop_size", "center", "duration"):
             a, v = getattr(audio, name), getattr(video, name)
             if a != v:

@@ -78,7 +78,7 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     -------
     audio : ndarray of shape (n_samples,) or (n_samples, n_channels), float32
         Samples in [-1, 1] as soundfile returns them; several channels are
-        downmixed later by :func:`sk_avsc.openl3.preprocess_audio`.
+        downmixed later by :func:`sk_avsc.openl3.cut_audio_windows`.
     sr : int
         Sample rate in Hz.
 

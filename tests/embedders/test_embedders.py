@@ -297,6 +297,36 @@ def test_cache_key_follows_file_and_parameters(make_wav, tmp_path, monkeypatch):
     assert len(calls) == 2
 
 
+@pytest.mark.parametrize("frontend", ["kapre-0.1.4", "librosa"])
+def test_frontend_reaches_the_network_and_the_cache_key(make_wav, tmp_path, monkeypatch,
+                                                        frontend):
+    # the paper's features are openl3 0.3.1's: the embedder must compute them, and a cache
+    # of 0.4.2 features must never answer for them
+    path = _wavs(make_wav, 1)
+    cache = tmp_path / "cache"
+    kapre = audio_embedder(center=False, cache_dir=cache).fit()
+    other = audio_embedder(center=False, cache_dir=cache, frontend=frontend).fit()
+    assert other.model_.frontend == frontend
+    first = kapre.transform(path)
+    calls = _count_embeds(monkeypatch)
+    out = other.transform(path)
+    assert len(calls) == 1  # not taken from the kapre entry
+    audio, sr = sf.read(path[0], dtype="float32")
+    expected, _ = openl3.get_audio_embedding(audio, sr, model=other.model_, hop_size=0.5,
+                                             center=False, frontend=frontend, verbose=False)
+    np.testing.assert_allclose(out[0], expected, rtol=1e-5, atol=1e-6)
+    assert np.linalg.norm(out - first) > 1e-3 * np.linalg.norm(first)
+    assert len(list((cache / "audio").glob("*.npz"))) == 2
+
+
+def test_audio_visual_frontend_sets_the_audio_side(make_video, make_wav):
+    av = AudioVisualEmbedder(audio_embedder(), frame_embedder(), frontend="kapre-0.1.4")
+    av.fit()
+    assert av.audio_.frontend == "kapre-0.1.4" and av.audio_.model_.frontend == "kapre-0.1.4"
+    assert AudioVisualEmbedder(audio_embedder(frontend="librosa"),
+                               frame_embedder()).fit().audio_.frontend == "librosa"
+
+
 def _replace_keeping_size_and_mtime(path, seed):
     """New samples in the same file, its size and mtime restored (as cp -p, rsync -t)."""
     import os
@@ -484,6 +514,7 @@ def test_global_pandas_output_keeps_the_3d_array(fitted_audio, rng):
         ({"cache_dir": 3}, "cache_dir"),
         ({"input_repr": "mel64"}, "input_repr"),
         ({"embedding_size": 100}, "embedding_size"),
+        ({"frontend": "kapre-0.3"}, "frontend.*kapre-0.1.4"),
     ],
 )
 def test_invalid_parameters_fail_in_fit(params, match):
