@@ -17,6 +17,7 @@ from ._media import (
     fix_duration,
     frame_indices,
     read_audio,
+    read_video_audio,
     read_video_frames,
 )
 
@@ -25,6 +26,7 @@ __all__ = [
     "OpenL3FrameEmbedder",
     "AudioVisualEmbedder",
     "read_audio",
+    "read_video_audio",
     "read_video_frames",
     "fix_duration",
     "frame_indices",

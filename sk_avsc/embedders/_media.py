@@ -25,6 +25,7 @@ __all__ = [
     "read_audio",
     "fix_duration",
     "frame_indices",
+    "read_video_audio",
     "read_video_frames",
 ]
 
@@ -270,6 +271,50 @@ def _ffmpeg_reason(exc: BaseException) -> str:
         return "it is corrupt or not a video file"
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return f"ffmpeg failed ({lines[-1] if lines else type(exc).__name__})"
+
+
+def read_video_audio(path: str | os.PathLike, *, sr: int = 48000,
+                     channels: int = 2) -> np.ndarray:
+    """The audio track of a video file, decoded by ffmpeg, as float32 ``(n_samples, channels)``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A video file with an audio stream (e.g. an MP4 with AAC audio).
+    sr : int, default=48000
+        Sample rate to decode to (ffmpeg resamples).
+    channels : int, default=2
+        Channels to decode to (ffmpeg up- or down-mixes).
+
+    Returns
+    -------
+    audio : ndarray of shape (n_samples, channels), float32
+
+    Raises
+    ------
+    MediaError
+        If ffmpeg cannot decode the file's audio (its reason quoted).
+    AudioError
+        If the file has an audio stream without samples.
+    """
+    import subprocess
+
+    import imageio_ffmpeg
+
+    path = os.fspath(path)
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", path, "-vn",
+           "-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(int(channels)), "-ar",
+           str(int(sr)), "-"]
+    proc = subprocess.run(cmd, capture_output=True, check=False)
+    if proc.returncode != 0:
+        lines = proc.stderr.decode("utf8", "replace").strip().splitlines()
+        raise MediaError(
+            f"video file {path!r}: ffmpeg cannot decode its audio "
+            f"({lines[-1] if lines else 'exit status %d' % proc.returncode}).")
+    audio = np.frombuffer(proc.stdout, dtype=np.float32).reshape(-1, int(channels))
+    if audio.shape[0] == 0:
+        raise AudioError(f"video file {path!r} has no audio samples; OpenL3 needs its audio.")
+    return audio
 
 
 def read_video_frames(

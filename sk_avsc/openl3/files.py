@@ -29,13 +29,12 @@ from __future__ import annotations
 
 import math
 import os
-import subprocess
 
 import numpy as np
 
 from .._io import atomic_write
 from .._validation import check_bool, check_hop_size
-from ..exceptions import AudioError, MediaError, ParameterError
+from ..exceptions import MediaError, ParameterError
 from ._batching import requested_network
 from .audio import get_audio_embedding
 from .framing import SAMPLE_RATE, window_count
@@ -133,29 +132,11 @@ def _read_image(path: str) -> np.ndarray:
     return image
 
 
-def _read_video_audio(path: str) -> np.ndarray:
-    """The audio track as (n_samples, 2) float32 at 48 kHz, decoded by ffmpeg."""
-    import imageio_ffmpeg
-
-    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", path, "-vn",
-           "-f", "f32le", "-acodec", "pcm_f32le", "-ac", "2", "-ar", str(SAMPLE_RATE), "-"]
-    proc = subprocess.run(cmd, capture_output=True, check=False)
-    if proc.returncode != 0:
-        lines = proc.stderr.decode("utf8", "replace").strip().splitlines()
-        raise MediaError(
-            f"video file {path!r}: ffmpeg cannot decode its audio "
-            f"({lines[-1] if lines else 'exit status %d' % proc.returncode}).")
-    audio = np.frombuffer(proc.stdout, dtype=np.float32).reshape(-1, 2)
-    if audio.shape[0] == 0:
-        raise AudioError(f"video file {path!r} has no audio samples; OpenL3 needs its audio.")
-    return audio
-
-
 def _read_video(path: str) -> tuple[np.ndarray, np.ndarray, int]:
     """(audio at 48 kHz, frames resized to 256x256, int(fps)), as openl3's moviepy reading."""
     import torch
 
-    from ..embedders import read_video_frames
+    from ..embedders import read_video_audio, read_video_frames
     from ..embedders._media import check_media_file
 
     check_media_file(path, "video")
@@ -175,7 +156,7 @@ def _read_video(path: str) -> tuple[np.ndarray, np.ndarray, int]:
     fps = int(meta.get("fps") or 0)
     if fps <= 0:
         raise MediaError(f"video file {path!r} has no frame rate in its metadata.")
-    return _read_video_audio(path), np.stack(frames), fps
+    return read_video_audio(path), np.stack(frames), fps
 
 
 @raises_openl3_errors

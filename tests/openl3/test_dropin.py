@@ -13,6 +13,7 @@ import pytest
 
 import sk_avsc.openl3 as openl3
 import sk_avsc.openl3.models  # noqa: F401  (as openl3 users write it)
+from sk_avsc.embedders import read_video_audio
 from sk_avsc.exceptions import AudioError, ImageError, MediaError, ParameterError, SkAvscWarning
 from sk_avsc.openl3 import _loading, files
 from sk_avsc.openl3.openl3_exceptions import OpenL3Error
@@ -448,7 +449,7 @@ def test_process_video_file(media_dir, tmp_path, audio_model, image_model):
         assert 10 <= n_frames <= 12
         np.testing.assert_allclose(image["timestamps"], np.arange(n_frames) / 10)
         # openl3's _get_num_windows on the decoded 48 kHz track, centred, hop 0.1
-        n_samples = files._read_video_audio(src).shape[0]
+        n_samples = read_video_audio(src).shape[0]
         assert 0.9 < n_samples / 48000 < 1.2
         expected = 1 + int(np.ceil((n_samples + 24000 - 48000) / 4800))
         assert audio["embedding"].shape == (expected, 512)
