@@ -19,11 +19,11 @@ def _box(ax, x, y, w, h, text, color, code=None):
     ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.02,rounding_size=0.08",
                                 fc=color, ec="#444444", lw=1.0))
     if code:
-        ax.text(x + w / 2, y + h * 0.64, text, ha="center", va="center", fontsize=8.5)
-        ax.text(x + w / 2, y + h * 0.27, code, ha="center", va="center", fontsize=7.5,
+        ax.text(x + w / 2, y + h * 0.64, text, ha="center", va="center", fontsize=10.2)
+        ax.text(x + w / 2, y + h * 0.27, code, ha="center", va="center", fontsize=9,
                 family="monospace", color="#1f4e79")
     else:
-        ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=8.5)
+        ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=10.2)
 
 
 def _arrow(ax, start, end, label=None, offset=(0.0, 0.09)):
@@ -31,7 +31,7 @@ def _arrow(ax, start, end, label=None, offset=(0.0, 0.09)):
                                  color="#444444", shrinkA=0, shrinkB=0))
     if label:
         ax.text((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1],
-                label, ha="center", va="bottom", fontsize=7, color="#555555")
+                label, ha="center", va="bottom", fontsize=8.4, color="#555555")
 
 
 def draw_fusion(path):
@@ -53,7 +53,7 @@ def draw_fusion(path):
     _arrow(ax, (1.4, ya + h / 2), (1.75, ya + h / 2))
     _arrow(ax, (1.4, yv + h / 2), (1.75, yv + h / 2))
     ax.text(2.78, 1.85, "AudioVisualEmbedder\n(n_clips, 96, 1024)", ha="center",
-            fontsize=7.5, family="monospace", color="#1f4e79")
+            fontsize=9, family="monospace", color="#1f4e79")
     # z-score
     _box(ax, 4.15, yv, 0.75, ya + h - yv, "z-score\nper\nfeature", CLIP, "ZScore")
     _arrow(ax, (3.8, ya + h / 2), (4.15, ya + h / 2), "512")
@@ -65,24 +65,24 @@ def draw_fusion(path):
          "SkorchMLPClassifier")
     _arrow(ax, (4.9, ya + h / 2), (5.25, ya + h / 2))
     _arrow(ax, (4.9, yv + h / 2), (5.25, yv + h / 2))
-    ax.text(6.125, 3.95, "stage 1: trained separately", ha="center", fontsize=8,
+    ax.text(6.125, 3.95, "stage 1: trained separately", ha="center", fontsize=9.6,
             style="italic")
     # stage 2
     _box(ax, 7.55, 1.55, 1.65, 1.2, "fusion head\nLinear(256, 128)\nLinear(128, 10)",
          FUSION, "fusion=")
     _arrow(ax, (7.0, ya + h / 2), (7.55, 2.45))
     _arrow(ax, (7.0, yv + h / 2), (7.55, 1.85))
-    ax.text(7.36, 2.95, "128", fontsize=7, color="#555555")
-    ax.text(7.36, 1.25, "128", fontsize=7, color="#555555")
-    ax.text(8.375, 3.0, "stage 2: on the concatenated\nsecond-Linear outputs (256-d)",
-            ha="center", fontsize=8, style="italic")
+    ax.text(7.36, 2.95, "128", fontsize=8.4, color="#555555")
+    ax.text(7.36, 1.25, "128", fontsize=8.4, color="#555555")
+    ax.text(7.7, 2.9, "stage 2: on the concatenated\nsecond-Linear outputs (256-d)",
+            ha="left", va="bottom", fontsize=9.6, style="italic")
     ax.text(6.7, 0.15, "StackedAVClassifier (stages 1 and 2, per 1-s window)", ha="center",
-            fontsize=7.5, family="monospace", color="#1f4e79")
+            fontsize=9, family="monospace", color="#1f4e79")
     # clip decision
     _box(ax, 9.75, 1.55, 1.7, 1.2, "sum of the 96 window\nprobabilities, argmax",
          CLIP, "ClipAggregator")
     _arrow(ax, (9.2, 2.15), (9.75, 2.15), "p(class)")
-    ax.text(10.6, 1.2, "scene label per clip", ha="center", fontsize=8)
+    ax.text(10.6, 1.2, "scene label per clip", ha="center", fontsize=9.6)
     fig.tight_layout(pad=0.2)
     fig.savefig(path, dpi=150)
     plt.close(fig)

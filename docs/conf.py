@@ -50,6 +50,7 @@ rst_epilog = (
 autosummary_generate = True
 autodoc_default_options = {"inherited-members": False}
 numpydoc_show_class_members = False
+toc_object_entries_show_parents = "hide"  # "fit()" in a page's table of contents, not "Cls.fit()"
 numpydoc_class_members_toctree = False
 # sklearn's inherited `score` says "Return :ref:`accuracy <accuracy_score>` ...": that label
 # is scikit-learn's; the user guide defines a local one (method.rst) so it resolves offline.
@@ -112,7 +113,8 @@ html_theme_options = {
     "header_links_before_dropdown": 6,
     "navigation_with_keys": False,
     "show_toc_level": 2,
-    "secondary_sidebar_items": ["page-toc"],
+    # pages led by the wide fusion figure get the full width
+    "secondary_sidebar_items": {"**": ["page-toc"], "index": [], "method": []},
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
