@@ -162,6 +162,11 @@ class FeatureStore:
     def read_subset(self, name: str):
         """Features and clip table of subset ``name``.
 
+        Parameters
+        ----------
+        name : str
+            A subset of the store, e.g. ``"fold1_train"`` (see ``subsets``).
+
         Returns
         -------
         X : ndarray of shape (n_clips, n_windows, n_features)
