@@ -174,5 +174,4 @@ else:
         "remove_config_comments": True,
         "reset_modules": ("matplotlib",),
         "show_signature": False,
-        "reference_url": {"sk_avsc": None},
     }

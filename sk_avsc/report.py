@@ -218,6 +218,7 @@ def write_evaluation(folder: str | os.PathLike, scores: dict, *, name: str,
         The system's name, for the tables and the figure's title.
     reference : mapping of str to float, default=None
         Accuracies (%) to show beside it, as in :func:`scores_to_markdown`.
+
     Examples
     --------
     >>> import os, tempfile
@@ -264,6 +265,7 @@ def write_comparison(folder: str | os.PathLike, results: Mapping[str, dict], *,
     -------
     markdown : str
         The content of ``results.md``.
+
     Examples
     --------
     >>> import os, tempfile

@@ -46,6 +46,7 @@ def read_frame_candidates(path, *, n_seconds: int | None, candidates_per_second:
     frames : ndarray of shape (n_seconds, k, 224, 224, 3), uint8
         Each frame's short side rescaled to 256 px and its centre 224x224 cropped (the
         OpenL3 image policy of :func:`sk_avsc.openl3.preprocess_image`).
+
     Examples
     --------
     A 2-s video at 8 fps, two candidates per second:
