@@ -84,7 +84,18 @@ class OpenL3HearModel(torch.nn.Module):
         self.timestamp_embedding_size = int(network.embedding_size)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        """Timestamp embeddings of ``audio`` (see :func:`get_timestamp_embeddings`)."""
+        """Timestamp embeddings of ``audio`` (see :func:`get_timestamp_embeddings`).
+
+        Parameters
+        ----------
+        audio : torch.Tensor of shape (n_sounds, n_samples)
+            Mono audio at 48 kHz.
+
+        Returns
+        -------
+        embeddings : torch.Tensor of shape (n_sounds, n_timestamps, timestamp_embedding_size)
+            float32, on ``audio``'s device.
+        """
         return get_timestamp_embeddings(audio, self)[0]
 
 

@@ -110,6 +110,16 @@ class FeatureStore:
     def open(cls, path: str | os.PathLike) -> FeatureStore:
         """The existing store at ``path``.
 
+        Parameters
+        ----------
+        path : str or path-like
+            A folder written by ``sk-avsc extract`` (or :meth:`write_subset`).
+
+        Returns
+        -------
+        store : FeatureStore
+            The store, its settings read lazily.
+
         Raises
         ------
         DatasetError

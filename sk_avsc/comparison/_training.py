@@ -58,6 +58,18 @@ class KerasSGD(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        """Update every parameter with its gradient: ``v = m v - lr (g + wd w); w += v``.
+
+        Parameters
+        ----------
+        closure : callable, default=None
+            Re-evaluates the model and returns the loss (torch's optimizer protocol).
+
+        Returns
+        -------
+        loss : torch.Tensor or None
+            The closure's loss, if a closure was given.
+        """
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -238,6 +250,15 @@ class MixupStream:
         return x
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw the next training batch.
+
+        Returns
+        -------
+        X : torch.Tensor of shape (batch_size, n_channels, n_bands, crop_length)
+            Cropped, possibly channel-swapped clips, mixed in pairs when ``alpha > 0``.
+        Y : torch.Tensor of shape (batch_size, n_classes)
+            The matching (mixed) one-hot targets.
+        """
         ids = self._pairs()
         x = self._augment(ids)
         onehot = torch.nn.functional.one_hot(
