@@ -38,9 +38,8 @@ extensions = [
 ]
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "_intersphinx", "**.ipynb_checkpoints", "auto_examples/*.md5"]
-# docs/openl3.rst (the page for openl3 users) may be missing from a checkout: the user guide's
-# toctree names it only when it exists (_optional_pages), and |openl3_page| links to it.
-OPTIONAL_PAGES = ["openl3"]
+# |openl3_page| links to docs/openl3.rst (the page for openl3 users, in the top-level
+# toctree), or names it while a checkout does not have it yet.
 rst_epilog = (
     ".. |openl3_page| replace:: :doc:`/openl3`\n" if (HERE / "openl3.rst").exists()
     else ".. |openl3_page| replace:: the page for openl3 users (``docs/openl3.rst``)\n"
@@ -142,16 +141,8 @@ def _skip_member(app, what, name, obj, skip, options):
     return None
 
 
-def _optional_pages(app, docname, source):
-    # a toctree entry "optional:NAME" becomes "NAME" when NAME.rst exists, else nothing
-    for name in OPTIONAL_PAGES:
-        source[0] = source[0].replace(
-            f"optional:{name}", name if (HERE / f"{name}.rst").exists() else "")
-
-
 def setup(app):
     app.connect("builder-inited", _draw_figures)
-    app.connect("source-read", _optional_pages)
     app.connect("autodoc-skip-member", _skip_member)
 
 
