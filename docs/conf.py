@@ -49,11 +49,8 @@ rst_epilog = (
 autosummary_generate = True
 autodoc_default_options = {"inherited-members": False}
 numpydoc_show_class_members = False
-# numpydoc's checks that every public docstring passes today (docs/build.sh fails otherwise):
-# no undocumented or unknown parameter, a Returns section, a one-line summary
-numpydoc_validation_checks = {"PR01", "PR02", "RT01", "SS01", "GL08"}
-# torch's forward/extra_repr of the network modules are documented by their classes
-numpydoc_validation_exclude = {r"\.forward$", r"\.extra_repr$", r"\.features$"}
+# numpydoc's validation runs as a separate report (docs/validate_docstrings.py), not in the
+# build: numpydoc 1.11's validator raises on some valid sources, which would stop the build.
 toc_object_entries_show_parents = "hide"  # "fit()" in a page's table of contents, not "Cls.fit()"
 numpydoc_class_members_toctree = False
 # sklearn's inherited `score` says "Return :ref:`accuracy <accuracy_score>` ...": that label
