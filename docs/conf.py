@@ -111,9 +111,9 @@ html_show_sourcelink = False
 html_theme_options = {
     "logo": {"text": "sk_avsc"},
     "navbar_align": "left",
-    # the first five top-level pages in the navbar, later ones (the openl3 page) under "More":
-    # six titles do not fit beside the search button at 1280 px
-    "header_links_before_dropdown": 5,
+    # six top-level titles (with the openl3 page's) do not fit beside the search button at
+    # 1280 px: four links, then "More" (the theme adds it only for two or more pages)
+    "header_links_before_dropdown": 4,
     "navigation_with_keys": False,
     "show_toc_level": 2,
     # pages led by the wide fusion figure get the full width
