@@ -17,6 +17,7 @@ OpenL3 with *random* weights (no download); ``SK_AVSC_EXAMPLE_SMALL=1`` shrinks 
 import os
 import tempfile
 import warnings
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -36,8 +37,9 @@ warnings.simplefilter("ignore", RandomWeightsWarning)  # said in the docstring a
 
 # %%
 # Data: three locations per class, all in one development set here.
+workdir = tempfile.TemporaryDirectory(prefix="sk-avsc-grid-")  # removed at the end
 root = make_av_scenes(
-    tempfile.mkdtemp(prefix="sk-avsc-grid-"), n_classes=4, n_cities=1, n_locations=3,
+    workdir.name, n_classes=4, n_cities=1, n_locations=3,
     clips_per_location=1 if SMALL else 3, duration=1.0 if SMALL else 2.0, fps=4,
     random_state=0,
 )
@@ -85,4 +87,14 @@ ax.set_xlabel("hidden sizes")
 ax.set_ylabel("clip accuracy (%)")
 ax.set_title("GroupKFold by location")
 fig.tight_layout()
+# Without a display (a server, CI, the documentation build) ``plt.show()`` shows nothing:
+# then the figure is saved too, under ``$SK_AVSC_OUT`` or the current folder.
+if os.environ.get("SK_AVSC_OUT") or plt.get_backend().lower() == "agg":
+    figure_path = Path(os.environ.get("SK_AVSC_OUT", ".")) / "grid_search_locations.png"
+    fig.savefig(figure_path, dpi=100)
+    print(f"figure saved to {figure_path}")
 plt.show()
+
+# %%
+# The generated dataset is no longer needed.
+workdir.cleanup()

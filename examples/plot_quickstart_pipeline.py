@@ -21,6 +21,7 @@ Set ``SK_AVSC_EXAMPLE_SMALL=1`` for a run of a few seconds.
 import os
 import tempfile
 import warnings
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -39,8 +40,9 @@ warnings.simplefilter("ignore", RandomWeightsWarning)  # said in the docstring a
 # %%
 # A synthetic dataset: real WAV and MP4 files, ``meta.csv`` and ``evaluation_setup/``.
 # Some classes differ only in sound, others only in picture.
+workdir = tempfile.TemporaryDirectory(prefix="sk-avsc-quickstart-")  # removed at the end
 root = make_av_scenes(
-    tempfile.mkdtemp(prefix="sk-avsc-quickstart-"), n_classes=4, n_cities=1 if SMALL else 2,
+    workdir.name, n_classes=4, n_cities=1 if SMALL else 2,
     n_locations=3, clips_per_location=1 if SMALL else 2, duration=1.0 if SMALL else 2.0,
     fps=4, random_state=0,
 )
@@ -75,4 +77,14 @@ ax.bar(test.target_names, 100 * acc)
 ax.set_ylabel("accuracy (%)")
 ax.set_title("Class-wise accuracy (synthetic scenes, random OpenL3 weights)")
 fig.tight_layout()
+# Without a display (a server, CI, the documentation build) ``plt.show()`` shows nothing:
+# then the figure is saved too, under ``$SK_AVSC_OUT`` or the current folder.
+if os.environ.get("SK_AVSC_OUT") or plt.get_backend().lower() == "agg":
+    figure_path = Path(os.environ.get("SK_AVSC_OUT", ".")) / "quickstart_class_wise_accuracy.png"
+    fig.savefig(figure_path, dpi=100)
+    print(f"figure saved to {figure_path}")
 plt.show()
+
+# %%
+# The generated dataset is no longer needed.
+workdir.cleanup()

@@ -1,6 +1,6 @@
 """
 Quick start: OpenL3 embeddings of a clip and of video frames
-===========================================================
+============================================================
 
 Embeds a synthetic 10-s stereo clip (1-s windows, the paper's mel256 / "env" / 512-d audio
 model; hop 0.5 s here to finish in seconds, ``--hop 0.1`` for the paper's hop) and a few

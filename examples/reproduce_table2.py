@@ -11,15 +11,18 @@ Fig. 2. This is what ``sk-avsc reproduce ROOT --out DIR`` does; here it is calle
 - With ``SK_AVSC_TAU_ROOT`` pointing at TAU Urban Audio-Visual Scenes 2021 (Zenodo, DOI
   10.5281/zenodo.4477542), it runs on the real dataset with the official OpenL3 weights
   (downloaded once if missing) and the paper's settings: hop 0.1 s, 10-s clips, 200 epochs.
-  Hours on a CPU; embeddings are cached in ``$SK_AVSC_OUT/features`` and a rerun resumes.
+  Hours on a CPU; embeddings are cached in ``OUT/features`` and a rerun resumes.
   ``SK_AVSC_QUICK=1`` uses hop 0.5 s and 30 epochs.
 - Otherwise it runs on a small synthetic dataset with *random* OpenL3 weights: the figures then
   say nothing about the paper, only that the whole procedure runs.
+
+Everything is written under ``--out OUT`` (default ``$SK_AVSC_OUT``, else ``./sk-avsc-table2``)
+and kept.
 """
 
 # %%
+import argparse
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -31,7 +34,12 @@ from sk_avsc.exceptions import RandomWeightsWarning
 
 SMALL = os.environ.get("SK_AVSC_EXAMPLE_SMALL") == "1"
 root = os.environ.get("SK_AVSC_TAU_ROOT")
-out = Path(os.environ.get("SK_AVSC_OUT") or tempfile.mkdtemp(prefix="sk-avsc-table2-"))
+# Results go under --out (default: $SK_AVSC_OUT, else ./sk-avsc-table2), and stay there.
+parser = argparse.ArgumentParser(description="Table 2 of the paper, from Python.")
+parser.add_argument("--out", type=Path,
+                    default=Path(os.environ.get("SK_AVSC_OUT") or "sk-avsc-table2"),
+                    help="folder for the features, models and results (default: %(default)s)")
+out = parser.parse_args().out
 
 # %%
 # The arguments of ``sk-avsc reproduce``.
@@ -60,4 +68,4 @@ else:
 status = main(argv)
 if status != 0:
     raise SystemExit(status)
-print(f"Fig. 2 written to {out / 'fig2.png'}")
+print(f"Fig. 2 written to {out / 'fig2.png'}; everything else under {out}")

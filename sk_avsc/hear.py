@@ -56,6 +56,19 @@ class OpenL3HearModel(torch.nn.Module):
     See Also
     --------
     load_model : Builds this model.
+
+    Examples
+    --------
+    >>> import warnings, torch
+    >>> from sk_avsc import hear
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # random weights: the values mean nothing
+    ...     model = hear.load_model("random", input_repr="mel128", hop_size=0.5)
+    >>> model.sample_rate, model.timestamp_embedding_size, model.hop_size
+    (48000, 512, 0.5)
+    >>> noise = torch.rand(1, 48000, generator=torch.Generator().manual_seed(0)) - 0.5
+    >>> tuple(model(noise).shape)  # (sounds, timestamps, features)
+    (1, 2, 512)
     """
 
     sample_rate = SAMPLE_RATE
@@ -71,7 +84,18 @@ class OpenL3HearModel(torch.nn.Module):
         self.timestamp_embedding_size = int(network.embedding_size)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        """Timestamp embeddings of ``audio`` (see :func:`get_timestamp_embeddings`)."""
+        """Timestamp embeddings of ``audio`` (see :func:`get_timestamp_embeddings`).
+
+        Parameters
+        ----------
+        audio : torch.Tensor of shape (n_sounds, n_samples)
+            Mono audio at 48 kHz.
+
+        Returns
+        -------
+        embeddings : torch.Tensor of shape (n_sounds, n_timestamps, timestamp_embedding_size)
+            float32, on ``audio``'s device.
+        """
         return get_timestamp_embeddings(audio, self)[0]
 
 
@@ -193,6 +217,18 @@ def get_timestamp_embeddings(
     timestamps : torch.Tensor of shape (n_sounds, n_timestamps)
         Centre of each window in milliseconds (float32), regularly spaced by
         ``hop_size``.
+
+    Examples
+    --------
+    >>> import warnings, torch
+    >>> from sk_avsc import hear
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # random weights: the values mean nothing
+    ...     model = hear.load_model("random", input_repr="mel128", hop_size=0.5)
+    >>> audio = torch.rand(3, 72000, generator=torch.Generator().manual_seed(0)) - 0.5  # 1.5 s
+    >>> emb, ts = hear.get_timestamp_embeddings(audio, model)
+    >>> tuple(emb.shape), ts[0].tolist()
+    ((3, 3, 512), [0.0, 500.0, 1000.0])
     """
     from . import openl3
 
@@ -226,6 +262,20 @@ def get_scene_embeddings(audio: torch.Tensor, model: OpenL3HearModel) -> torch.T
     -------
     torch.Tensor of shape (n_sounds, model.scene_embedding_size)
         float32, on ``audio``'s device.
+
+    Examples
+    --------
+    >>> import warnings, torch
+    >>> from sk_avsc import hear
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # random weights: the values mean nothing
+    ...     model = hear.load_model("random", input_repr="mel128", hop_size=0.5)
+    >>> audio = torch.rand(2, 48000, generator=torch.Generator().manual_seed(0)) - 0.5
+    >>> scene = hear.get_scene_embeddings(audio, model)
+    >>> tuple(scene.shape)
+    (2, 512)
+    >>> torch.allclose(scene, hear.get_timestamp_embeddings(audio, model)[0].mean(dim=1))
+    True
     """
     embeddings, _ = get_timestamp_embeddings(audio, model)
     return embeddings.mean(dim=1)

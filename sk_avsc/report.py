@@ -227,6 +227,18 @@ def write_evaluation(folder: str | os.PathLike, scores: dict, *, name: str,
         The system's name, for the tables and the figure's title.
     reference : mapping of str to float, default=None
         Accuracies (%) to show beside it, as in :func:`scores_to_markdown`.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sk_avsc.metrics import scene_scores
+    >>> from sk_avsc.report import write_evaluation
+    >>> scores = scene_scores(["bus", "park"], [[0.8, 0.2], [0.3, 0.7]])
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> write_evaluation(tmp.name, scores, name="audio", reference={"audio": 75.8})
+    >>> sorted(os.listdir(tmp.name))
+    ['class_wise_accuracy.png', 'confusion_matrix.tsv', 'scores.json', 'scores.md']
+    >>> tmp.cleanup()
     """
     folder = Path(folder)
     write_text(folder / "scores.json", json.dumps(scores, indent=2))
@@ -264,6 +276,21 @@ def write_comparison(folder: str | os.PathLike, results: Mapping[str, dict], *,
     -------
     markdown : str
         The content of ``results.md``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sk_avsc.metrics import scene_scores
+    >>> from sk_avsc.report import write_comparison
+    >>> results = {"audio": scene_scores(["bus", "park"], [[0.8, 0.2], [0.6, 0.4]]),
+    ...            "proposed": scene_scores(["bus", "park"], [[0.8, 0.2], [0.3, 0.7]])}
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> md = write_comparison(tmp.name, results, reference={"audio": 75.8, "proposed": 84.8})
+    >>> sorted(os.listdir(tmp.name))
+    ['fig2.png', 'results.json', 'results.md']
+    >>> print(md.splitlines()[3])
+    | proposed | 100.0 | 84.8 | 0.290 | 0.290 | - | - |
+    >>> tmp.cleanup()
     """
     folder = Path(folder)
     md = scores_to_markdown(results, reference=reference) + _warnings_markdown(results.values())

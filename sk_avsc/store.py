@@ -184,6 +184,16 @@ class FeatureStore:
     def open(cls, path: str | os.PathLike) -> FeatureStore:
         """The existing store at ``path``.
 
+        Parameters
+        ----------
+        path : str or path-like
+            A folder written by ``sk-avsc extract`` (or :meth:`write_subset`).
+
+        Returns
+        -------
+        store : FeatureStore
+            The store, its settings read lazily.
+
         Raises
         ------
         DatasetError
@@ -254,6 +264,11 @@ class FeatureStore:
 
     def read_subset(self, name: str):
         """Features and clip table of subset ``name``.
+
+        Parameters
+        ----------
+        name : str
+            A subset of the store, e.g. ``"fold1_train"`` (see ``subsets``).
 
         Returns
         -------

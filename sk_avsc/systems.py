@@ -90,6 +90,11 @@ def _proposed(audio_features, head, fusion_head):
 def available_systems() -> tuple[str, ...]:
     """Names :func:`make_system` accepts: the paper's :data:`SYSTEMS` first.
 
+    Returns
+    -------
+    names : tuple of str
+        The registered system names, in registration order.
+
     Examples
     --------
     >>> from sk_avsc.systems import available_systems

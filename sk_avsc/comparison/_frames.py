@@ -46,6 +46,25 @@ def read_frame_candidates(path, *, n_seconds: int | None, candidates_per_second:
     frames : ndarray of shape (n_seconds, k, 224, 224, 3), uint8
         Each frame's short side rescaled to 256 px and its centre 224x224 cropped (the
         OpenL3 image policy of :func:`sk_avsc.openl3.preprocess_image`).
+
+    Examples
+    --------
+    A 2-s video at 8 fps, two candidates per second:
+
+    >>> import os, tempfile
+    >>> import imageio_ffmpeg
+    >>> from sk_avsc.comparison import read_frame_candidates
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "clip.mp4")
+    >>> writer = imageio_ffmpeg.write_frames(path, (320, 240), fps=8, macro_block_size=16)
+    >>> writer.send(None)
+    >>> for k in range(16):
+    ...     writer.send(np.full((240, 320, 3), 15 * k, dtype=np.uint8))
+    >>> writer.close()
+    >>> frames = read_frame_candidates(path, n_seconds=2, candidates_per_second=2)
+    >>> frames.shape, frames.dtype
+    ((2, 2, 224, 224, 3), dtype('uint8'))
+    >>> tmp.cleanup()
     """
     from ..embedders import frame_indices, read_video_frames
 

@@ -111,6 +111,8 @@ def load_resnet50_weights(module: ResNet50, weights, *, owner: str = "ResNet50")
         (e.g. ``resnet50-11ad3fa6.pth``, ImageNet ``IMAGENET1K_V2``). ``None`` keeps the
         random initialisation and warns with :class:`RandomWeightsWarning`.
         Nothing is ever downloaded.
+    owner : str, default="ResNet50"
+        The name messages and warnings start with (the estimator that loads the file).
 
     Raises
     ------

@@ -26,6 +26,16 @@ __all__ = ["ResNetAudioClassifier", "count_parameters"]
 def count_parameters(module: nn.Module) -> int:
     """Number of trainable parameters of a module.
 
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Any network.
+
+    Returns
+    -------
+    n_parameters : int
+        The number of elements of its parameters with ``requires_grad``.
+
     Examples
     --------
     >>> from torch import nn

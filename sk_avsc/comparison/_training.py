@@ -37,6 +37,20 @@ class KerasSGD(torch.optim.Optimizer):
     weight_decay : float, default=0
         Gradient of an L2 penalty: Keras's ``l2(c)`` adds ``c * sum(w**2)`` to the loss,
         i.e. ``weight_decay = 2 * c``.
+
+    Examples
+    --------
+    Two steps on ``w`` with gradient 1: the velocity is ``-lr``, then ``m (-lr) - lr``:
+
+    >>> import torch
+    >>> from sk_avsc.comparison import KerasSGD
+    >>> w = torch.nn.Parameter(torch.zeros(1))
+    >>> opt = KerasSGD([w], lr=0.1, momentum=0.9)
+    >>> for _ in range(2):
+    ...     w.grad = torch.ones(1)
+    ...     opt.step()
+    >>> round(w.item(), 6)  # -0.1 + (-0.09 - 0.1)
+    -0.29
     """
 
     def __init__(self, params, lr: float, momentum: float = 0.9, weight_decay: float = 0.0):
@@ -44,6 +58,18 @@ class KerasSGD(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        """Update every parameter with its gradient: ``v = m v - lr (g + wd w); w += v``.
+
+        Parameters
+        ----------
+        closure : callable, default=None
+            Re-evaluates the model and returns the loss (torch's optimizer protocol).
+
+        Returns
+        -------
+        loss : torch.Tensor or None
+            The closure's loss, if a closure was given.
+        """
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -71,6 +97,24 @@ def warm_restart_lr(epoch: int, fraction: float, *, max_lr: float, min_lr: float
     1-based epochs 3, 7, 15, ..., 510 epochs for eight cycles), as the authors'
     ``LR_WarmRestart``: ``lr = min + (max - min) (1 + cos(pi t / T)) / 2``, with ``t``
     the epochs since the cycle's start and ``T`` its length.
+
+    Parameters
+    ----------
+    epoch : int
+        Current epoch, 0-based.
+    fraction : float
+        Fraction of the epoch done, in [0, 1) (the batch index over the batches per epoch).
+    max_lr, min_lr : float
+        Learning rate at the start and at the end of each cycle.
+    first_cycle : int
+        Length of the first cycle in epochs.
+    cycle_mult : int
+        Each cycle is this many times longer than the one before.
+
+    Returns
+    -------
+    lr : float
+        The learning rate at ``epoch + fraction``.
 
     Examples
     --------
@@ -132,6 +176,40 @@ class MixupStream:
     clips are left, so an epoch of ``ceil(n / batch_size)`` batches (the authors'
     ``steps_per_epoch``) sees each clip about twice. With fewer than
     ``2 * batch_size`` clips, each batch mixes ``n // 2`` pairs of a fresh permutation.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n_clips, n_channels, n_bands, n_frames)
+        Training inputs (e.g. :class:`LogMelSpectrogram` output), on the training device.
+    y : torch.Tensor of int of shape (n_clips,)
+        Class index of each clip.
+    n_classes : int
+        Number of classes (the width of the one-hot targets).
+    batch_size : int
+        Mixed samples per batch.
+    alpha : float
+        Mixup weights are drawn from Beta(alpha, alpha); 0 turns mixup off (plain crops).
+    crop_length : int or None
+        Random crop of this many frames per clip; None keeps all frames.
+    swap_prob : float
+        Probability of swapping the left and right channel planes of a clip.
+    random_state : numpy.random.RandomState
+        The one generator of every draw (order, crops, swaps, mixup weights).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from sk_avsc.comparison import MixupStream
+    >>> X = torch.randn(8, 6, 4, 20, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    >>> stream = MixupStream(X, y, 3, batch_size=4, alpha=0.4, crop_length=10,
+    ...                      swap_prob=0.5, random_state=np.random.RandomState(0))
+    >>> xb, yb = stream.next_batch()
+    >>> tuple(xb.shape), tuple(yb.shape)  # 4 mixed pairs, cropped to 10 frames
+    ((4, 6, 4, 10), (4, 3))
+    >>> torch.allclose(yb.sum(dim=1), torch.ones(4))  # soft targets
+    True
     """
 
     def __init__(self, X: torch.Tensor, y: torch.Tensor, n_classes: int, *, batch_size: int,
@@ -172,6 +250,15 @@ class MixupStream:
         return x
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw the next training batch.
+
+        Returns
+        -------
+        X : torch.Tensor of shape (batch_size, n_channels, n_bands, crop_length)
+            Cropped, possibly channel-swapped clips, mixed in pairs when ``alpha > 0``.
+        Y : torch.Tensor of shape (batch_size, n_classes)
+            The matching (mixed) one-hot targets.
+        """
         ids = self._pairs()
         x = self._augment(ids)
         onehot = torch.nn.functional.one_hot(

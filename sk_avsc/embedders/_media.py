@@ -95,6 +95,19 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     MediaWarning
         The file holds fewer samples than its header declares (a copy or
         download cut short): the samples present are returned.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import soundfile as sf
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "clip.wav")
+    >>> sf.write(path, np.zeros((4800, 2)), 48000, subtype="PCM_16")  # 0.1 s of stereo
+    >>> audio, sr = read_audio(path)
+    >>> audio.shape, audio.dtype, sr
+    ((4800, 2), dtype('float32'), 48000)
+    >>> tmp.cleanup()
     """
     import soundfile as sf
 
@@ -361,6 +374,26 @@ def read_video_frames(
     ------
     MediaError
         Missing file, no video stream, corrupt file, no decodable frame.
+
+    Examples
+    --------
+    A 1-s video of 8 frames at 8 fps, each frame a different grey level; keep frames 2
+    and 5, and frame 5 again:
+
+    >>> import os, tempfile
+    >>> import imageio_ffmpeg
+    >>> import numpy as np
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "clip.mp4")
+    >>> writer = imageio_ffmpeg.write_frames(path, (64, 48), fps=8, macro_block_size=16)
+    >>> writer.send(None)
+    >>> for k in range(8):
+    ...     writer.send(np.full((48, 64, 3), 30 * k, dtype=np.uint8))
+    >>> writer.close()
+    >>> frames, inverse, meta = read_video_frames(path, lambda meta: np.array([2, 5, 5]))
+    >>> len(frames), inverse.tolist(), frames[0].shape, meta["n_decoded"]
+    (2, [0, 1, 1], (48, 64, 3), 6)
+    >>> tmp.cleanup()
     """
     import imageio_ffmpeg
 

@@ -26,6 +26,16 @@ WINDOW_SAMPLES = SAMPLE_RATE
 def hop_length(hop_size: float) -> int:
     """Hop between windows in samples at 48 kHz, truncated as openl3 does.
 
+    Parameters
+    ----------
+    hop_size : float
+        Hop between windows in seconds.
+
+    Returns
+    -------
+    hop : int
+        ``int(hop_size * 48000)``.
+
     Examples
     --------
     >>> hop_length(0.1), hop_length(0.29)  # 0.29 * 48000 is 13919.999... in binary
@@ -38,6 +48,20 @@ def window_count(n_samples: int, hop_size: float, center: bool = True) -> int:
     """Number of OpenL3 windows for a signal of ``n_samples`` samples at 48 kHz.
 
     ``1 + ceil((length - 48000) / hop)`` on the (centred) length, at least 1.
+
+    Parameters
+    ----------
+    n_samples : int
+        Length of the signal in samples at 48 kHz.
+    hop_size : float
+        Hop between windows in seconds.
+    center : bool, default=True
+        Whether half a window of zeros is prepended (openl3's ``center``).
+
+    Returns
+    -------
+    n_windows : int
+        Number of windows, at least 1.
 
     Examples
     --------
@@ -58,6 +82,20 @@ def window_centres(n_windows: int, hop_size: float, center: bool = True) -> np.n
     """Centre time (s) of each window: ``k * hop_size``, plus 0.5 s without ``center``.
 
     With ``center=True`` these are also openl3's timestamps.
+
+    Parameters
+    ----------
+    n_windows : int
+        Number of windows.
+    hop_size : float
+        Hop between windows in seconds.
+    center : bool, default=True
+        Whether the windows were centred (half a window of zeros prepended).
+
+    Returns
+    -------
+    centres : ndarray of shape (n_windows,)
+        Centre of each window in seconds from the start of the signal.
 
     Examples
     --------

@@ -183,6 +183,16 @@ def embed_images(preprocessed: np.ndarray, model: ImageEmbeddingNetwork,
     Returns
     -------
     embeddings : ndarray of shape (N, model.embedding_size), float32
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # random weights: the values mean nothing
+    ...     model = load_image_model("random", embedding_size=512)
+    >>> frames = np.random.default_rng(0).integers(0, 256, (2, 720, 1280, 3), dtype=np.uint8)
+    >>> embed_images(preprocess_image(frames), model, batch_size=1).shape
+    (2, 512)
     """
     check_model(model, ImageEmbeddingNetwork, "image")
     if not isinstance(preprocessed, Concat):
