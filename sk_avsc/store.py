@@ -53,7 +53,7 @@ from ._version import __version__
 from .exceptions import DatasetError, SkAvscWarning
 
 __all__ = ["FeatureStore", "STORE_FILE", "SETTINGS_CHECKED", "MODEL_SETTINGS", "KINDS",
-           "store_path", "cached_clip_features", "clips_checksum"]
+           "store_path", "cached_clip_features", "clips_checksum", "read_features"]
 
 #: The store's settings file.
 STORE_FILE = "store.json"
@@ -561,3 +561,49 @@ hop_size 0.5, but ... holds hop_size 0.25; ...
                 "extract features with the model's settings into another folder, or train a "
                 "model on these."
             )
+
+
+def read_features(features: str | os.PathLike, subset: str, kinds=("openl3",)):
+    """The features of ``subset`` of each kind in a features folder, for the same clips.
+
+    Parameters
+    ----------
+    features : str or path-like
+        The folder ``sk-avsc extract --out`` wrote (its kinds' stores: :func:`store_path`).
+    subset : str
+        Subset name.
+    kinds : sequence of str, default=("openl3",)
+        The kinds a system reads (:data:`sk_avsc.systems.SYSTEM_FEATURES`).
+
+    Returns
+    -------
+    settings : dict
+        Kind to its store's settings.
+    arrays : dict
+        Kind to its features (:meth:`FeatureStore.read_subset`).
+    index : pandas.DataFrame
+        The clip table (the same for every kind).
+
+    Raises
+    ------
+    DatasetError
+        If a kind's store or subset is missing, torn, or lists other clips than another
+        kind's (extract both from the same dataset).
+    """
+    settings, arrays, index = {}, {}, None
+    for kind in kinds:
+        path = store_path(features, kind)
+        if not (path / STORE_FILE).is_file():
+            option = "" if kind == "openl3" else f" --kind {kind}"
+            raise DatasetError(
+                f"{path} is not a feature store of {kind} features (no {STORE_FILE}); run "
+                f"'sk-avsc extract ROOT --out {features}{option}' first.")
+        store = FeatureStore.open(path)
+        X, idx = store.read_subset(subset)
+        if index is not None and not np.array_equal(idx["filename"].to_numpy(dtype=str),
+                                                    index["filename"].to_numpy(dtype=str)):
+            raise DatasetError(
+                f"the {kinds[0]} and {kind} features of {subset!r} in {features} are of other "
+                f"clips; extract both from the same dataset with the same --on-missing.")
+        settings[kind], arrays[kind], index = store.settings, X, idx
+    return settings, arrays, index

@@ -31,6 +31,7 @@ __all__ = [
     "available_systems",
     "make_system",
     "make_frontend",
+    "system_input",
     "FRONTEND_COLUMNS",
     "count_system_parameters",
     "validation_splitter",
@@ -324,6 +325,25 @@ def make_system(
                      hidden_sizes=hidden_sizes, validation_split=validation_split,
                      resnet50_weights=resnet50_weights, crop_length=crop_length)
     return Pipeline(_BUILDERS[name](recipe))
+
+
+def system_input(name: str, arrays: dict):
+    """A system's ``X`` from its kinds' features (:func:`sk_avsc.store.read_features`).
+
+    Examples
+    --------
+    >>> from sk_avsc.systems import system_input
+    >>> sorted(system_input("ensemble", {"logmel": 1, "frames": 2}).items())
+    [('audio', 1), ('video', 2)]
+    >>> system_input("mcdonnell", {"logmel": 1})
+    1
+    """
+    check_choice("name", name, available_systems(), owner="system_input")
+    kinds = SYSTEM_FEATURES[name]
+    if len(kinds) == 1:
+        return arrays[kinds[0]]
+    # AudioVisualEnsemble's sides: audio_key and video_key
+    return {"audio": arrays["logmel"], "video": arrays["frames"]}
 
 
 #: The comparison features' columns of a dataset table (``load_tau2021(...).frame``).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -63,6 +64,14 @@ def check_features(X, owner: str, n_channels: int | None = None) -> np.ndarray:
             f"{owner}: X has {X.shape[1]} channels but the model was fitted on {n_channels}."
         )
     return np.ascontiguousarray(X)
+
+
+def _as_tensor(X: np.ndarray) -> torch.Tensor:
+    """``X`` as a tensor without a copy, a read-only memory map too (a stored subset:
+    nothing writes to it, so torch's warning about non-writable arrays does not apply)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(X)
 
 
 class ResNetAudioClassifier(ClassifierMixin, BaseEstimator):
@@ -295,13 +304,13 @@ class ResNetAudioClassifier(ClassifierMixin, BaseEstimator):
             )
         device = torch.device(self.device)
         y_enc = torch.from_numpy(encoder.transform(y).astype(np.int64)).to(device)
-        data_tr = _BatchData(torch.from_numpy(X).to(device), y_enc)
+        data_tr = _BatchData(_as_tensor(X).to(device), y_enc)
         valid_ds = None
         if validation_data is not None:
             X_val, y_val = validation_data
             X_val = check_features(X_val, owner, n_channels)
             y_val = encode_validation_labels(column_or_1d(y_val), encoder, owner=owner)
-            valid_ds = _BatchData(torch.from_numpy(X_val).to(device),
+            valid_ds = _BatchData(_as_tensor(X_val).to(device),
                                   torch.from_numpy(y_val.astype(np.int64)).to(device))
         steps = -(-n_clips // self.batch_size)
         stream = MixupStream(
@@ -365,7 +374,7 @@ class ResNetAudioClassifier(ClassifierMixin, BaseEstimator):
         module.eval()
         try:
             with torch.inference_mode():
-                Xt = torch.from_numpy(X)
+                Xt = _as_tensor(X)
                 bs = self.batch_size
                 outs = [module(Xt[i:i + bs].to(device)).cpu() for i in range(0, len(Xt), bs)]
         finally:
