@@ -14,7 +14,7 @@ from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedS
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PassthroughScoring, PrintLog
 from skorch.helper import predefined_split
@@ -307,6 +307,21 @@ def encode_labels(y, *, owner: str) -> LabelEncoder:
             "needs at least 2 classes."
         )
     return encoder
+
+
+def prepare_clip_fit(X, y, random_state, *, owner: str):
+    """The common start of a clip classifier's ``fit``: labels, encoder and seed.
+
+    Returns ``(y, encoder, rs, seed)``: ``y`` as a 1-d array of one label per clip of
+    ``X`` (else ParameterError), :func:`encode_labels`' encoder, the RandomState of
+    ``random_state`` and the torch seed drawn from it first.
+    """
+    y = column_or_1d(y, warn=True)
+    if len(y) != len(X):
+        raise ParameterError(f"{owner}: X has {len(X)} clips but y has {len(y)} labels.")
+    encoder = encode_labels(y, owner=owner)
+    rs = check_random_state(random_state)
+    return y, encoder, rs, int(rs.randint(np.iinfo(np.int32).max))
 
 
 def encode_validation_labels(y_val, encoder: LabelEncoder, *, owner: str) -> np.ndarray:

@@ -7,7 +7,6 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch.helper import predefined_split
 from torch import nn
@@ -19,8 +18,8 @@ from ..neural import (
     _DropBatchHistory,
     _KeepBest,
     _Net,
-    encode_labels,
     encode_validation_labels,
+    prepare_clip_fit,
     seeded_torch,
     split_train_valid,
 )
@@ -246,14 +245,9 @@ class ResNet50FrameClassifier(ClassifierMixin, BaseEstimator):
         split = self._check_params()
         owner = type(self).__name__
         X = _check_frames(X, owner)
-        y = column_or_1d(y, warn=True)
-        if len(y) != len(X):
-            raise ParameterError(f"{owner}: X has {len(X)} clips but y has {len(y)} labels.")
-        encoder = encode_labels(y, owner=owner)
+        y, encoder, rs, seed = prepare_clip_fit(X, y, self.random_state, owner=owner)
         classes = encoder.classes_
         y_enc = encoder.transform(y).astype(np.int64)
-        rs = check_random_state(self.random_state)
-        seed = int(rs.randint(np.iinfo(np.int32).max))
         if validation_data is not None:
             X_val, y_val = validation_data
             X_val = _check_frames(X_val, owner)

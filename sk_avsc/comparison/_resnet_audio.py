@@ -8,7 +8,6 @@ import warnings
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch.helper import predefined_split
 from torch import nn
@@ -20,8 +19,8 @@ from ..neural import (
     _BatchIterator,
     _DropBatchHistory,
     _Net,
-    encode_labels,
     encode_validation_labels,
+    prepare_clip_fit,
     seeded_torch,
     split_train_valid,
 )
@@ -273,13 +272,8 @@ class ResNetAudioClassifier(ClassifierMixin, BaseEstimator):
         split = self._check_params()
         owner = type(self).__name__
         X = check_features(X, owner)
-        y = column_or_1d(y, warn=True)
-        if len(y) != len(X):
-            raise ParameterError(f"{owner}: X has {len(X)} clips but y has {len(y)} labels.")
-        encoder = encode_labels(y, owner=owner)
+        y, encoder, rs, seed = prepare_clip_fit(X, y, self.random_state, owner=owner)
         classes = encoder.classes_
-        rs = check_random_state(self.random_state)
-        seed = int(rs.randint(np.iinfo(np.int32).max))
         if validation_data is None:
             train, valid = split_train_valid(X, y, split, groups, rs, owner=owner)
             if valid is not None:
