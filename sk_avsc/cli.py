@@ -30,15 +30,20 @@ from .exceptions import (
     SkAvscWarning,
     WeightsError,
 )
-from .store import FeatureStore
+from .store import KINDS, FeatureStore, cached_clip_features, read_features, store_path
 from .systems import (
+    COMPARISON_SYSTEMS,
+    FRONTEND_COLUMNS,
     PAPER_ACCURACY,
+    SYSTEM_FEATURES,
     SYSTEMS,
     VALIDATION_SPLITS,
     available_systems,
     front_end_weights,
     make_embedder,
+    make_frontend,
     make_system,
+    system_input,
     validation_splitter,
 )
 
@@ -94,12 +99,41 @@ def _embedder(settings: dict, *, cache_dir, n_jobs, device, verbose):
                          cache_dir=cache_dir, n_jobs=n_jobs, device=device, verbose=verbose)
 
 
-def extract(root, out, *, subsets=("fold1_train", "fold1_evaluate"), weights=None,
-            hop_size=0.1, duration=None, batch_size=32, device="cpu", n_jobs=None,
-            on_missing="drop", verbose=1) -> dict:
-    """Embed every clip of ``subsets`` of the dataset at ``root`` into the store ``out``."""
+def extract(root, out, *, subsets=("fold1_train", "fold1_evaluate"), kinds=("openl3",),
+            weights=None, hop_size=0.1, duration=None, batch_size=32, device="cpu",
+            n_jobs=None, on_missing="drop", verbose=1) -> dict:
+    """Extract the features of ``kinds`` of every clip of ``subsets`` into ``out``.
+
+    ``"openl3"`` features go to the store ``out``, ``"logmel"`` and ``"frames"`` ones to
+    ``out/<kind>`` (their ``duration`` defaults to the recipes' 10 s). Returns the
+    settings of the last kind's store.
+    """
     from .datasets import load_tau2021
 
+    for kind in kinds:
+        check_choice("kind", kind, KINDS, owner="extract")
+    # every check that can fail fast (lists, media files, device, weights) before the store
+    datasets = {subset: load_tau2021(root, subset=subset, on_missing=on_missing)
+                for subset in subsets}
+    settings = None
+    for kind in kinds:
+        if kind == "openl3":
+            settings = _extract_openl3(root, out, datasets, weights=weights, hop_size=hop_size,
+                                       duration=duration, batch_size=batch_size,
+                                       device=device, n_jobs=n_jobs, verbose=verbose)
+        else:
+            settings = _extract_arrays(root, out, datasets, kind,
+                                       duration=10.0 if duration is None else duration,
+                                       verbose=verbose)
+    return settings
+
+
+_TABLE_COLUMNS = ["filename", "filename_audio", "filename_video", "scene_label", "location",
+                  "target"]
+
+
+def _extract_openl3(root, out, datasets, *, weights, hop_size, duration, batch_size, device,
+                    n_jobs, verbose):
     settings = {
         "root": str(Path(root).resolve()),
         # a weights folder is kept absolute: predict builds the front end from it later
@@ -111,9 +145,6 @@ def extract(root, out, *, subsets=("fold1_train", "fold1_evaluate"), weights=Non
         "audio_dim": 512,
         "center": True,
     }
-    # every check that can fail fast (lists, media files, device, weights) before the store
-    datasets = {subset: load_tau2021(root, subset=subset, on_missing=on_missing)
-                for subset in subsets}
     embedder = _embedder(settings, cache_dir=str(FeatureStore(out).cache_dir), n_jobs=n_jobs,
                          device=device, verbose=verbose)
     store = FeatureStore.create(out, settings)
@@ -127,9 +158,25 @@ def extract(root, out, *, subsets=("fold1_train", "fold1_evaluate"), weights=Non
             if weights == "random":  # said once above, not once per network and subset
                 warnings.simplefilter("ignore", RandomWeightsWarning)
             X = embedder.fit_transform(ds.data)
-        index = ds.frame[["filename", "filename_audio", "filename_video", "scene_label",
-                          "location", "target"]]
-        store.write_subset(subset, X, index, target_names=ds.target_names)
+        store.write_subset(subset, X, ds.frame[_TABLE_COLUMNS], target_names=ds.target_names)
+    _check_store_leaks(store)
+    return store.settings
+
+
+def _extract_arrays(root, out, datasets, kind, *, duration, verbose):
+    """Log-mels or frames of every clip, cached per clip, into the store ``out/<kind>``."""
+    frontend = make_frontend(kind, duration=duration)
+    settings = {"root": str(Path(root).resolve()), "kind": kind, "duration": duration,
+                "frontend": frontend.get_params()}
+    store = FeatureStore.create(store_path(out, kind), settings)
+    for subset, ds in datasets.items():
+        if verbose:
+            print(f"extracting {kind} of {len(ds.frame)} clips of {subset} ...",
+                  file=sys.stderr)
+        files = ds.frame[FRONTEND_COLUMNS[kind]].tolist()
+        clips = cached_clip_features(frontend, files, cache_dir=store.cache_dir, modality=kind)
+        store.write_subset(subset, clips, ds.frame[_TABLE_COLUMNS],
+                           target_names=ds.target_names)
     _check_store_leaks(store)
     return store.settings
 
@@ -149,38 +196,49 @@ def _check_store_leaks(store):
                                names=(name, other))
 
 
-def _load_features(features, subset):
-    store = FeatureStore.open(features)
-    X, index = store.read_subset(subset)
-    return store.settings, X, index
-
-
 # --- train -----------------------------------------------------------------------------------
 
-def train(features, system, out, *, subset="fold1_train", split="auto", epochs=200,
-          batch_size=64, device="cpu", random_state=0, hidden=None, verbose=1) -> dict:
+#: What a model file records of its features' settings (per kind for comparison systems).
+_OPENL3_MODEL_SETTINGS = ("weights", "hop_size", "duration", "batch_size", "audio_dim", "center")
+_ARRAY_MODEL_SETTINGS = ("kind", "duration", "frontend")
+
+
+def train(features, system, out, *, subset="fold1_train", split="auto", epochs=None,
+          batch_size=None, device="cpu", random_state=0, hidden=None, resnet50_weights=None,
+          crop_length=400, verbose=1) -> dict:
     """Train one of the paper's systems on stored features; write a joblib model file."""
     import joblib
 
     check_device(device)
-    settings, X, index = _load_features(features, subset)
+    check_choice("system", system, available_systems(), owner="train")
+    kinds = SYSTEM_FEATURES[system]
+    settings, arrays, index = read_features(features, subset, kinds)
+    X = system_input(system, arrays)
     y = index["scene_label"].to_numpy(dtype=object).astype(str)
     groups = index["location"].to_numpy(dtype=str)
     splitter, how = validation_splitter(split, groups, y, random_state=random_state)
-    pipe = make_system(system, audio_features=settings["audio_dim"], max_epochs=epochs,
+    if system == "mcdonnell" and split == "auto":
+        splitter, how = None, "none"  # the authors train on all clips, keep the last epoch
+    audio_dim = settings["openl3"]["audio_dim"] if "openl3" in settings else 512
+    pipe = make_system(system, audio_features=audio_dim, max_epochs=epochs,
                        batch_size=batch_size, device=device, random_state=random_state,
-                       hidden_sizes=hidden, validation_split=splitter)
+                       hidden_sizes=hidden, validation_split=splitter,
+                       resnet50_weights=resnet50_weights, crop_length=crop_length)
     t0 = time.perf_counter()
     pipe.fit(X, y, clf__groups=groups)
     seconds = time.perf_counter() - t0
+    if kinds == ("openl3",):
+        recorded = {k: settings["openl3"][k] for k in _OPENL3_MODEL_SETTINGS}
+    else:
+        recorded = {kind: {k: settings[kind].get(k) for k in _ARRAY_MODEL_SETTINGS}
+                    for kind in kinds}
     model = {
         "format": _MODEL_FORMAT,
         "sk_avsc_version": __version__,
         "system": system,
         "pipeline": pipe,
         "classes": list(pipe[-1].classes_),
-        "features": {k: settings[k] for k in ("weights", "hop_size", "duration", "batch_size",
-                                              "audio_dim", "center")},
+        "features": recorded,
         "split": how,
         "fit_seconds": seconds,
         # what evaluate checks a test subset against (DCASE: locations kept apart)
@@ -230,13 +288,22 @@ def evaluate(model_path, features, out, *, subset="fold1_evaluate", verbose=1) -
     from .datasets import check_disjoint
 
     model = _load_model(model_path)
-    store = FeatureStore.open(features)
-    store.check_settings_of(model["features"], what=f"model file {model_path}")
-    X, index = store.read_subset(subset)
-    settings = store.settings
-    scores = scene_scores(index["scene_label"].astype(str).to_numpy(),
-                          _window_proba(model["pipeline"], X),
-                          labels=np.asarray(model["classes"]), hop_size=settings["hop_size"])
+    kinds = SYSTEM_FEATURES.get(model["system"], ("openl3",))
+    settings, arrays, index = read_features(features, subset, kinds)
+    what = f"model file {model_path}"
+    if kinds == ("openl3",):
+        FeatureStore.open(features).check_settings_of(model["features"], what=what)
+        # window probabilities: the 1-s segment scores too
+        proba = _window_proba(model["pipeline"], arrays["openl3"])
+        hop_size = settings["openl3"]["hop_size"]
+    else:
+        for kind in kinds:
+            FeatureStore.open(store_path(features, kind)).check_settings_of(
+                model["features"][kind], what=what)
+        proba = model["pipeline"].predict_proba(system_input(model["system"], arrays))
+        hop_size = 1.0  # clip probabilities: no segment scores
+    scores = scene_scores(index["scene_label"].astype(str).to_numpy(), proba,
+                          labels=np.asarray(model["classes"]), hop_size=hop_size)
     scores["system"] = name = model["system"]
     scores["warnings"] = []
     trained_on = model.get("trained_on")
@@ -282,6 +349,10 @@ def predict(model_path, inputs, out, *, subset="fold1_test", per="clip", device=
     check_choice("per", per, ("clip", "segment"), owner="predict")
     check_device(device)
     model = _load_model(model_path)
+    if SYSTEM_FEATURES.get(model["system"], ("openl3",)) != ("openl3",):
+        raise _Fail(f"model file {model_path} is a {model['system']} model; predict writes "
+                    f"submissions of the OpenL3 systems ({', '.join(SYSTEMS)}); score "
+                    "comparison systems with 'sk-avsc evaluate'.")
     inputs = [Path(p) for p in inputs]
     if len(inputs) == 1 and inputs[0].is_dir():
         ds = load_tau2021(inputs[0], subset=subset)
@@ -324,19 +395,24 @@ def predict(model_path, inputs, out, *, subset="fold1_test", per="clip", device=
 # --- reproduce and demo ----------------------------------------------------------------------
 
 def reproduce(root, out, *, quick=False, weights=None, device="cpu", n_jobs=None,
-              epochs=None, batch_size=64, hop_size=None, duration=None, split="auto",
-              random_state=0, verbose=1) -> dict:
-    """Table 2: the five systems trained on fold1_train, tested on fold1_evaluate."""
+              epochs=None, batch_size=None, hop_size=None, duration=None, split="auto",
+              random_state=0, all_systems=False, resnet50_weights=None, crop_length=400,
+              verbose=1) -> dict:
+    """Table 2: the five systems (with ``all_systems``, the three comparison systems too)
+    trained on fold1_train, tested on fold1_evaluate, beside the paper's figures."""
     from .report import write_comparison
+    from .systems import PAPER_PARAMETERS, count_system_parameters
 
     out = Path(out)
     if hop_size is None:
         hop_size = 0.5 if quick else 0.1
-    if epochs is None:
-        epochs = 30 if quick else 200
+    if epochs is None and quick:
+        epochs = 30
+    systems = SYSTEMS + (COMPARISON_SYSTEMS if all_systems else ())
+    kinds = tuple(dict.fromkeys(k for s in systems for k in SYSTEM_FEATURES[s]))
     features = out / "features"
-    extract(root, features, weights=weights, hop_size=hop_size, duration=duration,
-            device=device, n_jobs=n_jobs, verbose=verbose)
+    extract(root, features, kinds=kinds, weights=weights, hop_size=hop_size,
+            duration=duration, device=device, n_jobs=n_jobs, verbose=verbose)
     results = {}
     import torch
 
@@ -345,17 +421,23 @@ def reproduce(root, out, *, quick=False, weights=None, device="cpu", n_jobs=None
         # small heads on small data: intra-op threads cost more than they give
         torch.set_num_threads(1)
     try:
-        for system in SYSTEMS:
+        for system in systems:
             model_path = out / "models" / f"{system}.joblib"
             train(features, system, model_path, split=split, epochs=epochs,
                   batch_size=batch_size, device=device, random_state=random_state,
+                  resnet50_weights=resnet50_weights, crop_length=crop_length,
                   verbose=verbose)
             results[system] = evaluate(model_path, features, out / "eval" / system, verbose=0)
     finally:
         torch.set_num_threads(threads)
     remove_stale_temps(out)
+    counts = None
+    if all_systems:  # counted from the modules, for the classes trained on
+        n_classes = len(next(iter(results.values()))["labels"])
+        counts = {s: count_system_parameters(s, n_classes=n_classes) for s in systems}
     md = write_comparison(out, results, reference=PAPER_ACCURACY,
-                          figure_systems=("audio", "video", "proposed"))
+                          figure_systems=("audio", "video", "proposed"),
+                          parameters=counts, parameters_reference=PAPER_PARAMETERS)
     print(md)
     return results
 
@@ -438,11 +520,22 @@ def _parser() -> argparse.ArgumentParser:
                         help="validation split by location (auto: the authors' when it "
                              "applies, else by location); none: no validation set")
 
+    def comparison_opts(sp):
+        sp.add_argument("--resnet50-weights", default=None, metavar="FILE",
+                        help="resnet50/ensemble: a torchvision-format ResNet50 state_dict "
+                             "(ImageNet weights); default random weights")
+        sp.add_argument("--crop-length", type=_positive_int, default=400,
+                        help="mcdonnell/ensemble: training crop in log-mel frames "
+                             "(the authors' 400 of 461 for 10-s clips)")
+
     sp = sub.add_parser("extract", help="embed every clip into a resumable feature store")
     sp.add_argument("root", help="dataset root (holds meta.csv, audio/, video/)")
     sp.add_argument("--out", required=True, help="feature store folder")
     sp.add_argument("--subset", action="append", default=None,
                     help="subset to embed (repeatable; default fold1_train and fold1_evaluate)")
+    sp.add_argument("--kind", action="append", default=None, choices=KINDS,
+                    help="features to extract (repeatable; default openl3): openl3 into OUT, "
+                         "logmel (mcdonnell) and frames (resnet50) into OUT/<kind>")
     sp.add_argument("--weights", default="auto", metavar="auto|random|FOLDER",
                     help="'auto' (the official weights: found locally, else downloaded once), "
                          "'random' (for tests), or a folder holding both official files, "
@@ -456,15 +549,18 @@ def _parser() -> argparse.ArgumentParser:
                     help="clips whose WAV or MP4 is missing: leave out with a warning, or stop")
     device_opts(sp)
 
-    sp = sub.add_parser("train", help="train one of the paper's five systems")
-    sp.add_argument("features", help="feature store made by extract")
+    sp = sub.add_parser("train", help="train one of the paper's eight systems")
+    sp.add_argument("features", help="features folder made by extract")
     sp.add_argument("--system", required=True, choices=available_systems())
     sp.add_argument("--out", required=True, help="model file (.joblib), written atomically")
     sp.add_argument("--subset", default="fold1_train")
     split_opts(sp)
-    sp.add_argument("--epochs", type=_positive_int, default=200)
-    sp.add_argument("--batch-size", type=_positive_int, default=64)
+    sp.add_argument("--epochs", type=_positive_int, default=None,
+                    help="default: the system's recipe (200; mcdonnell 510; resnet50 30)")
+    sp.add_argument("--batch-size", type=_positive_int, default=None,
+                    help="default: the system's recipe (64; mcdonnell 32)")
     sp.add_argument("--random-state", type=int, default=0)
+    comparison_opts(sp)
     device_opts(sp)
 
     safety = f"Safety of model files: {_MODEL_SAFETY}"
@@ -487,14 +583,21 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--n-jobs", type=int, default=None)
     device_opts(sp)
 
-    sp = sub.add_parser("reproduce", help="Table 2: all five systems, side by side with the paper")
+    sp = sub.add_parser("reproduce", help="Table 2: the five systems (--all: eight), side by "
+                        "side with the paper")
     sp.add_argument("root")
     sp.add_argument("--out", required=True)
     sp.add_argument("--quick", action="store_true",
                     help="hop 0.5 s and 30 epochs: minutes instead of hours")
     sp.add_argument("--weights", default="auto", help="as for extract")
-    sp.add_argument("--epochs", type=_positive_int, default=None)
-    sp.add_argument("--batch-size", type=_positive_int, default=64)
+    sp.add_argument("--all", action="store_true", dest="all_systems",
+                    help="the comparison systems too (mcdonnell, resnet50, ensemble), with "
+                         "the paper's parameter counts")
+    sp.add_argument("--epochs", type=_positive_int, default=None,
+                    help="every system (default: 30 with --quick, else each recipe's)")
+    sp.add_argument("--batch-size", type=_positive_int, default=None,
+                    help="every system (default: each recipe's)")
+    comparison_opts(sp)
     sp.add_argument("--hop-size", type=_hop_seconds, default=None)
     sp.add_argument("--duration", type=_positive_float, default=None)
     split_opts(sp)
@@ -533,14 +636,15 @@ def _run(args, verbose) -> int:
     try:
         if args.command == "extract":
             subsets = tuple(args.subset or ("fold1_train", "fold1_evaluate"))
-            extract(args.root, args.out, subsets=subsets,
+            extract(args.root, args.out, subsets=subsets, kinds=tuple(args.kind or ("openl3",)),
                     weights=_weights_arg(args.weights), hop_size=args.hop_size,
                     duration=args.duration, device=args.device, n_jobs=args.n_jobs,
                     on_missing=args.on_missing, verbose=verbose)
         elif args.command == "train":
             train(args.features, args.system, args.out, subset=args.subset, split=args.split,
                   epochs=args.epochs, batch_size=args.batch_size, device=args.device,
-                  random_state=args.random_state, verbose=verbose)
+                  random_state=args.random_state, resnet50_weights=args.resnet50_weights,
+                  crop_length=args.crop_length, verbose=verbose)
         elif args.command == "evaluate":
             evaluate(args.model, args.features, args.out, subset=args.subset, verbose=verbose)
         elif args.command == "predict":
@@ -551,7 +655,9 @@ def _run(args, verbose) -> int:
                       device=args.device, n_jobs=args.n_jobs, epochs=args.epochs,
                       batch_size=args.batch_size,
                       hop_size=args.hop_size, duration=args.duration, split=args.split,
-                      random_state=args.random_state, verbose=verbose)
+                      random_state=args.random_state, all_systems=args.all_systems,
+                      resnet50_weights=args.resnet50_weights, crop_length=args.crop_length,
+                      verbose=verbose)
         elif args.command == "demo":
             demo(out=args.out, device=args.device, random_state=args.random_state,
                  verbose=verbose)

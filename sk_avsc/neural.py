@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import warnings
 from typing import Sequence
@@ -13,7 +14,7 @@ from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedS
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PassthroughScoring, PrintLog
 from skorch.helper import predefined_split
@@ -265,6 +266,87 @@ class _FractionSplit:
         yield next(ShuffleSplit(n_splits=1, test_size=n_valid, random_state=rs).split(idx))
 
 
+def split_train_valid(X, y, split, groups, random_state, *, owner: str):
+    """Indices ``(train, valid)`` of ``validation_split``'s first split, or ``(all, None)``.
+
+    What every network of the package means by ``validation_split`` (see
+    :class:`SkorchMLPClassifier`): ``split`` is a checked value
+    (:func:`~sk_avsc._validation.check_validation_split`): None, a fraction
+    (:class:`_FractionSplit`: by ``groups`` when given, else stratified) or a splitter
+    called as ``split(X, y, groups)``. A split with an empty side (or fewer than two
+    training samples) warns and gives ``(all, None)``.
+    """
+    n = len(y)
+    idx = np.arange(n)
+    if split is None:
+        return idx, None
+    groups = check_groups(groups, n, owner=owner)
+    splitter = (_FractionSplit(split, random_state=random_state) if isinstance(split, float)
+                else split)
+    train, valid = (np.asarray(side) for side in next(iter(splitter.split(X, y, groups))))
+    if len(valid) == 0 or len(train) < 2:
+        warnings.warn(
+            f"{owner}: validation_split={split!r} gave {len(train)} training and "
+            f"{len(valid)} validation sample(s); training on all {n} samples without "
+            "validation (the last epoch's weights are kept). Pass more groups or "
+            "classes, validation_data=, or validation_split=None.",
+            SkAvscWarning,
+            stacklevel=4,
+        )
+        return idx, None
+    return train, valid
+
+
+def encode_labels(y, *, owner: str) -> LabelEncoder:
+    """A LabelEncoder fitted on classification targets ``y`` of at least 2 classes."""
+    check_classification_targets(y)
+    encoder = LabelEncoder().fit(y)
+    if len(encoder.classes_) < 2:
+        raise ParameterError(
+            f"{owner}: training data has 1 class ({encoder.classes_[0]!r}); a classifier "
+            "needs at least 2 classes."
+        )
+    return encoder
+
+
+def prepare_clip_fit(X, y, random_state, *, owner: str):
+    """The common start of a clip classifier's ``fit``: labels, encoder and seed.
+
+    Returns ``(y, encoder, rs, seed)``: ``y`` as a 1-d array of one label per clip of
+    ``X`` (else ParameterError), :func:`encode_labels`' encoder, the RandomState of
+    ``random_state`` and the torch seed drawn from it first.
+    """
+    y = column_or_1d(y, warn=True)
+    if len(y) != len(X):
+        raise ParameterError(f"{owner}: X has {len(X)} clips but y has {len(y)} labels.")
+    encoder = encode_labels(y, owner=owner)
+    rs = check_random_state(random_state)
+    return y, encoder, rs, int(rs.randint(np.iinfo(np.int32).max))
+
+
+def encode_validation_labels(y_val, encoder: LabelEncoder, *, owner: str) -> np.ndarray:
+    """``y_val`` encoded as the training labels; unknown labels raise ParameterError."""
+    y_val = np.asarray(y_val)
+    unknown = np.setdiff1d(y_val, encoder.classes_)
+    if len(unknown):
+        raise ParameterError(
+            f"{owner}: validation_data has labels not in the training labels: "
+            f"{unknown[:5].tolist()}; every validation class must be trained on."
+        )
+    return encoder.transform(y_val)
+
+
+@contextlib.contextmanager
+def seeded_torch(device, seed: int):
+    """Seed a forked copy of the torch RNG (of ``device`` too, if CUDA), so that the
+    caller's RNG state is neither used nor changed (init and dropout draw from it)."""
+    device = torch.device(device)
+    fork_devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=fork_devices):
+        torch.manual_seed(seed)
+        yield
+
+
 class SkorchMLPClassifier(ClassifierMixin, BaseEstimator):
     """The paper's multilayer-perceptron head, trained with skorch.
 
@@ -430,25 +512,7 @@ class SkorchMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _split(self, X, y, split, groups, rs):
         """Indices (train, valid) of the internal validation split, or (all, None)."""
-        n = len(y)
-        idx = np.arange(n)
-        if split is None:
-            return idx, None
-        name = type(self).__name__
-        groups = check_groups(groups, n, owner=name)
-        splitter = _FractionSplit(split, random_state=rs) if isinstance(split, float) else split
-        train, valid = (np.asarray(side) for side in next(iter(splitter.split(X, y, groups))))
-        if len(valid) == 0 or len(train) < 2:
-            warnings.warn(
-                f"{name}: validation_split={split!r} gave {len(train)} training and "
-                f"{len(valid)} validation sample(s); training on all {n} samples without "
-                "validation (the last epoch's weights are kept). Pass more groups or "
-                "classes, validation_data=, or validation_split=None.",
-                SkAvscWarning,
-                stacklevel=3,
-            )
-            return idx, None
-        return train, valid
+        return split_train_valid(X, y, split, groups, rs, owner=type(self).__name__)
 
     def _to_tensor(self, X, device):
         return torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(device)
@@ -477,15 +541,9 @@ class SkorchMLPClassifier(ClassifierMixin, BaseEstimator):
         """
         sizes, split = self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float32)
-        check_classification_targets(y)
         name = type(self).__name__
-        encoder = LabelEncoder().fit(y)
+        encoder = encode_labels(y, owner=name)
         classes = encoder.classes_
-        if len(classes) < 2:
-            raise ParameterError(
-                f"{name}: training data has 1 class ({classes[0]!r}); a classifier needs "
-                "at least 2 classes."
-            )
         y_enc = encoder.transform(y)
         rs = check_random_state(self.random_state)
         seed = int(rs.randint(np.iinfo(np.int32).max))
@@ -498,15 +556,8 @@ class SkorchMLPClassifier(ClassifierMixin, BaseEstimator):
                     f"{name}: validation_data must be a tuple (X_val, y_val)."
                 ) from None
             X_val = validate_data(self, X_val, dtype=np.float32, reset=False)
-            y_val = np.asarray(y_val)
-            unknown = np.setdiff1d(y_val, classes)
-            if len(unknown):
-                raise ParameterError(
-                    f"{name}: validation_data has labels not in the training labels: "
-                    f"{unknown[:5].tolist()}; every validation class must be trained on."
-                )
+            y_val_enc = encode_validation_labels(y_val, encoder, owner=name)
             X_tr, y_tr = X, y_enc
-            y_val_enc = encoder.transform(y_val)
         else:
             train, valid = self._split(X, y, split, groups, rs)
             X_tr, y_tr = X[train], y_enc[train]
@@ -559,11 +610,7 @@ class SkorchMLPClassifier(ClassifierMixin, BaseEstimator):
             device=self.device,
             verbose=self.verbose,
         )
-        # Init and dropout draw from the global torch RNG: seed a forked copy so the
-        # caller's RNG state is neither used nor changed.
-        fork_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=fork_devices):
-            torch.manual_seed(seed)
+        with seeded_torch(device, seed):
             try:
                 net.fit(data_tr, None)  # initialises module, criterion, optimizer
             except TrainingError as exc:

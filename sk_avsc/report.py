@@ -25,6 +25,7 @@ __all__ = [
     "plot_class_wise_accuracy",
     "write_evaluation",
     "write_comparison",
+    "parameters_to_markdown",
 ]
 
 
@@ -251,9 +252,44 @@ def write_evaluation(folder: str | os.PathLike, scores: dict, *, name: str,
                              title=f"Class-wise accuracy: {name}")
 
 
+def parameters_to_markdown(counts: Mapping[str, int], *,
+                           reference: Mapping[str, float] | None = None) -> str:
+    """A Markdown table of systems' parameter counts, in millions, beside the paper's.
+
+    Parameters
+    ----------
+    counts : mapping of str to int
+        System name to its trainable parameters
+        (:func:`sk_avsc.systems.count_system_parameters`), in display order.
+    reference : mapping of str to float, default=None
+        The paper's counts (:data:`sk_avsc.systems.PAPER_PARAMETERS`); systems not in
+        it get an empty cell.
+
+    Returns
+    -------
+    markdown : str
+
+    Examples
+    --------
+    >>> from sk_avsc.report import parameters_to_markdown
+    >>> print(parameters_to_markdown({"mcdonnell": 3247416}, reference={"mcdonnell": 3e6}))
+    | system | parameters (M) | paper (M) |
+    |---|---:|---:|
+    | mcdonnell | 3.25 | 3.0 |
+    <BLANKLINE>
+    """
+    lines = ["| system | parameters (M) | paper (M) |", "|---|---:|---:|"]
+    for name, n in counts.items():
+        ref = (reference or {}).get(name)
+        lines.append(f"| {name} | {n / 1e6:.2f} | {'' if ref is None else f'{ref / 1e6:.1f}'} |")
+    return "\n".join(lines) + "\n"
+
+
 def write_comparison(folder: str | os.PathLike, results: Mapping[str, dict], *,
                      reference: Mapping[str, float] | None = None,
-                     figure_systems: Sequence[str] | None = None) -> str:
+                     figure_systems: Sequence[str] | None = None,
+                     parameters: Mapping[str, int] | None = None,
+                     parameters_reference: Mapping[str, float] | None = None) -> str:
     """Write several systems' report into ``folder`` (created if needed), atomically.
 
     Files: ``results.md`` (:func:`scores_to_markdown`, then the systems' ``warnings``),
@@ -271,6 +307,11 @@ def write_comparison(folder: str | os.PathLike, results: Mapping[str, dict], *,
         Accuracies (%) to show beside each system (the paper's Table 2).
     figure_systems : sequence of str, default=None
         Systems drawn in ``fig2.png``; None draws all of ``results``.
+    parameters : mapping of str to int, default=None
+        Parameter counts to add as a table (:func:`parameters_to_markdown`), with
+        ``parameters_reference`` (the paper's) beside them.
+    parameters_reference : mapping of str to float, default=None
+        The paper's parameter counts.
 
     Returns
     -------
@@ -293,7 +334,10 @@ def write_comparison(folder: str | os.PathLike, results: Mapping[str, dict], *,
     >>> tmp.cleanup()
     """
     folder = Path(folder)
-    md = scores_to_markdown(results, reference=reference) + _warnings_markdown(results.values())
+    md = scores_to_markdown(results, reference=reference)
+    if parameters:
+        md += "\n" + parameters_to_markdown(parameters, reference=parameters_reference)
+    md += _warnings_markdown(results.values())
     write_text(folder / "results.md", md)
     write_text(folder / "results.json", json.dumps(results, indent=2))
     systems = list(results) if figure_systems is None else list(figure_systems)

@@ -1,6 +1,15 @@
-"""The feature store: window embeddings of dataset subsets, saved once and reused.
+"""The feature store: features of dataset subsets, saved once and reused.
 
-Layout of a store folder (what ``sk-avsc extract --out FEATURES`` writes)::
+A store holds one kind of features (:data:`KINDS`, ``store.json``'s ``kind``):
+``"openl3"``, the paper's window embeddings (the default, and what a store without
+``kind`` holds), or the comparison systems' inputs, ``"logmel"``
+(:class:`~sk_avsc.comparison.LogMelSpectrogram`, float32 ``(n_clips, 6, 128, 461)``)
+and ``"frames"`` (:class:`~sk_avsc.comparison.VideoFrames`, uint8
+``(n_clips, 10, 4, 224, 224, 3)``). ``sk-avsc extract --out FEATURES`` writes the
+OpenL3 store in ``FEATURES`` and the others in ``FEATURES/<kind>``
+(:func:`store_path`), so that one folder serves all eight systems.
+
+Layout of an OpenL3 store folder::
 
     FEATURES/store.json        embedding settings, dataset root, class names, subsets
     FEATURES/store.json.lock   the lock every writer and reader of the store takes
@@ -8,6 +17,13 @@ Layout of a store folder (what ``sk-avsc extract --out FEATURES`` writes)::
     FEATURES/<subset>.npz      X: float32 (n_clips, n_windows, audio_dim + video_dim) and
                                clips: the clip ids (``filename``) of X's rows
     FEATURES/<subset>.tsv      one row per clip: filename, scene_label, location, target
+
+A log-mel or frame store has ``FEATURES/<kind>/<subset>.<sha>.npy`` instead of the
+``.npz``: the features as one ``.npy`` file (read memory-mapped, never whole: frames
+of fold1_train are 52 GB), named after the checksum of its clip ids, written clip by
+clip into a temporary file that is renamed into place. The per-clip cache of these
+kinds (:func:`cached_clip_features`) uses the embedders' cache keys, so that an
+interrupted ``extract`` resumes.
 
 Every file is written through :func:`sk_avsc._io.atomic_write`, so that a reader never
 sees a half-written file. A subset is two files, so a crash between their writes could
@@ -25,23 +41,28 @@ import contextlib
 import hashlib
 import json
 import os
+import tempfile
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_write, remove_stale_temps, write_text
+from ._io import TEMP_SUFFIX, atomic_write, remove_stale_temps, write_text
 from ._version import __version__
 from .exceptions import DatasetError, SkAvscWarning
 
-__all__ = ["FeatureStore", "STORE_FILE", "SETTINGS_CHECKED", "MODEL_SETTINGS"]
+__all__ = ["FeatureStore", "STORE_FILE", "SETTINGS_CHECKED", "MODEL_SETTINGS", "KINDS",
+           "store_path", "cached_clip_features", "clips_checksum", "read_features"]
 
 #: The store's settings file.
 STORE_FILE = "store.json"
+#: Kinds of features: OpenL3 window embeddings, McDonnell's log-mels, video frames.
+KINDS = ("openl3", "logmel", "frames")
 #: Settings that must match for features to be added to an existing store.
-SETTINGS_CHECKED = ("weights", "hop_size", "duration")
-#: Settings that change the embeddings: a model must be used on features made with its own.
-MODEL_SETTINGS = ("weights", "hop_size", "duration", "audio_dim", "center")
+SETTINGS_CHECKED = ("kind", "weights", "hop_size", "duration", "frontend")
+#: Settings that change the features: a model must be used on features made with its own.
+MODEL_SETTINGS = ("kind", "weights", "hop_size", "duration", "audio_dim", "center", "frontend")
 #: Seconds to wait for another process's lock (held only while files are written).
 LOCK_TIMEOUT = 600.0
 
@@ -59,6 +80,96 @@ def clips_checksum(clips) -> str:
     for clip in clips:
         digest.update(str(clip).encode("utf-8") + b"\0")
     return digest.hexdigest()
+
+
+def store_path(features: str | os.PathLike, kind: str = "openl3") -> Path:
+    """The folder of the store of ``kind`` in a features folder.
+
+    Examples
+    --------
+    >>> from sk_avsc.store import store_path
+    >>> store_path("FEATURES").as_posix(), store_path("FEATURES", "logmel").as_posix()
+    ('FEATURES', 'FEATURES/logmel')
+    """
+    from ._validation import check_choice
+
+    check_choice("kind", kind, KINDS, owner="store_path")
+    return Path(features) if kind == "openl3" else Path(features) / kind
+
+
+def _load_clip(path: Path, key: str):
+    """A cached clip's features, or None (absent; corrupt files warn, as the embedders')."""
+    from .embedders._cache import _corrupt
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            stored_key, features = str(data["key"]), data["features"]
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        return _corrupt(path, f"unreadable ({type(exc).__name__}: {exc})")
+    if stored_key != key:
+        return _corrupt(path, "it holds another clip's key")
+    if features.dtype.kind == "f" and not np.isfinite(features).all():
+        return _corrupt(path, "non-finite values")
+    return features
+
+
+def cached_clip_features(transformer, sources, *, cache_dir=None, modality: str):
+    """``transformer.transform([source])[0]`` of every source, cached per clip.
+
+    The cache files are the embedders' (:mod:`sk_avsc.embedders._cache`): one
+    ``.npz`` per clip under ``cache_dir/<modality>/``, keyed by a SHA-256 of the
+    file's identity (path, size, modification time), the transformer's class and
+    parameters and the package version, written atomically; a corrupt file warns and
+    is recomputed. So an interrupted extraction resumes where it stopped.
+
+    Parameters
+    ----------
+    transformer : fitted transformer
+        Maps a list of one source to an array of one clip (``LogMelSpectrogram``,
+        ``VideoFrames``).
+    sources : iterable of str or path-like
+        Media files, one per clip.
+    cache_dir : str, path-like or None, default=None
+        None computes every clip.
+    modality : str
+        Sub-folder of ``cache_dir`` (the store kind).
+
+    Yields
+    ------
+    features : ndarray
+        One clip's features, in the order of ``sources``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np, soundfile as sf
+    >>> from sk_avsc.comparison import LogMelSpectrogram
+    >>> from sk_avsc.store import cached_clip_features
+    >>> tmp = tempfile.mkdtemp()
+    >>> sf.write(f"{tmp}/a.wav", np.zeros((48000, 2)), 48000)
+    >>> lm = LogMelSpectrogram(duration=1.0).fit()
+    >>> [x.shape for x in cached_clip_features(lm, [f"{tmp}/a.wav"], cache_dir=tmp,
+    ...                                        modality="logmel")]
+    [(6, 128, 39)]
+    """
+    from .embedders._cache import cache_key, cache_path, source_identity
+
+    params = {"transformer": type(transformer).__name__, **transformer.get_params()}
+    for source in sources:
+        if cache_dir is None:
+            yield transformer.transform([source])[0]
+            continue
+        key = cache_key(source_identity(source), params)
+        path = cache_path(cache_dir, modality, source, key)
+        features = _load_clip(path, key)
+        if features is None:
+            features = transformer.transform([source])[0]
+            with atomic_write(path) as fh:
+                np.savez(fh, features=features, key=np.asarray(key),
+                         clip=np.asarray(os.fspath(source)))
+        yield features
 
 
 class FeatureStore:
@@ -215,6 +326,11 @@ class FeatureStore:
         return self._settings
 
     @property
+    def kind(self) -> str:
+        """The kind of features held (:data:`KINDS`)."""
+        return (self._own or self.settings).get("kind") or "openl3"
+
+    @property
     def subsets(self) -> dict:
         """Stored subsets: name -> ``{"n_clips": ..., "n_windows": ..., "clips_sha1": ...}``."""
         return self.settings.get("subsets", {})
@@ -226,8 +342,11 @@ class FeatureStore:
         ----------
         name : str
             Subset name (e.g. ``"fold1_train"``).
-        X : array-like of shape (n_clips, n_windows, n_features)
-            Window embeddings, stored as float32.
+        X : array-like of shape (n_clips, ...) or iterable of per-clip arrays
+            OpenL3 stores: window embeddings ``(n_clips, n_windows, n_features)``,
+            stored as float32. Log-mel and frame stores: the clips' arrays, all of one
+            shape and dtype, written one by one into a memory-mapped file (an
+            iterable, such as :func:`cached_clip_features`, never holds them all).
         index : pandas.DataFrame
             One row per clip of ``X``, in the same order.
         target_names : list of str, default=None
@@ -235,32 +354,96 @@ class FeatureStore:
 
         Notes
         -----
-        The three files are written under the store's lock, ``store.json`` last and
+        The files are written under the store's lock, ``store.json`` last and
         re-read first (a read-modify-write), so that concurrent writers of other
-        subsets keep each other's entries.
+        subsets keep each other's entries. A log-mel or frame array is written into a
+        temporary file before the lock is taken, and renamed under it.
         """
-        X = np.asarray(X)
         clips = index["filename"].astype(str).to_numpy()
-        if X.ndim != 3 or len(clips) != X.shape[0]:
-            raise DatasetError(f"subset {name!r}: X of shape {X.shape} and a table of "
-                               f"{len(clips)} clips do not pair one clip per row.")
-        with self._lock():
-            settings = self._read_settings() if self._settings_path.exists() else {}
-            if settings:
-                self._check_settings(settings, self._own or settings)
-            with atomic_write(self.path / f"{name}.npz") as f:
-                np.savez(f, X=X.astype(np.float32), clips=clips.astype(str))
-            with atomic_write(self.path / f"{name}.tsv", "w", newline="") as f:
-                index.to_csv(f, sep="\t", index=False)
-            subsets = settings.get("subsets", {})
-            settings = {**settings, **self._own, "sk_avsc_version": __version__}
-            if target_names is not None:
-                settings["target_names"] = list(target_names)
-            settings["subsets"] = {**subsets, name: {"n_clips": int(X.shape[0]),
-                                                     "n_windows": int(X.shape[1]),
-                                                     "clips_sha1": clips_checksum(clips)}}
-            write_text(self._settings_path, json.dumps(settings, indent=2))
+        if self.kind == "openl3":
+            X = np.asarray(X)
+            if X.ndim != 3 or len(clips) != X.shape[0]:
+                raise DatasetError(f"subset {name!r}: X of shape {X.shape} and a table of "
+                                   f"{len(clips)} clips do not pair one clip per row.")
+            shape, tmp = X.shape, None
+        else:
+            tmp, shape = self._write_array(name, X, clips)
+        checksum = clips_checksum(clips)
+        try:
+            with self._lock():
+                settings = self._read_settings() if self._settings_path.exists() else {}
+                if settings:
+                    self._check_settings(settings, self._own or settings)
+                if tmp is None:
+                    with atomic_write(self.path / f"{name}.npz") as f:
+                        np.savez(f, X=X.astype(np.float32), clips=clips.astype(str))
+                else:
+                    os.replace(tmp, self._array_path(name, checksum))
+                    tmp = None
+                with atomic_write(self.path / f"{name}.tsv", "w", newline="") as f:
+                    index.to_csv(f, sep="\t", index=False)
+                subsets = settings.get("subsets", {})
+                settings = {**settings, **self._own, "sk_avsc_version": __version__}
+                if target_names is not None:
+                    settings["target_names"] = list(target_names)
+                entry = {"n_clips": int(shape[0]), "clips_sha1": checksum}
+                if self.kind == "openl3":
+                    entry["n_windows"] = int(shape[1])
+                else:
+                    entry["shape"] = [int(n) for n in shape[1:]]
+                settings["subsets"] = {**subsets, name: entry}
+                write_text(self._settings_path, json.dumps(settings, indent=2))
+                if self.kind != "openl3":  # earlier versions of the subset, now unlisted
+                    for old in self.path.glob(f"{name}.*.npy"):
+                        if old != self._array_path(name, checksum):
+                            old.unlink()
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
         self._settings = settings
+
+    def _array_path(self, name: str, checksum: str) -> Path:
+        return self.path / f"{name}.{checksum[:16]}.npy"
+
+    def _write_array(self, name: str, X, clips):
+        """Write the clips' arrays into a temporary ``.npy`` file; return it and the shape."""
+        from ._io import _umask
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=f".{name}.npy.", suffix=TEMP_SUFFIX)
+        os.close(fd)
+        out = None
+        try:
+            n = 0
+            for i, clip in enumerate(X):
+                clip = np.asarray(clip)
+                if out is None:
+                    if len(clips) == 0:
+                        break
+                    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=clip.dtype,
+                                                    shape=(len(clips),) + clip.shape)
+                if i >= len(clips) or clip.shape != out.shape[1:] or clip.dtype != out.dtype:
+                    what = ("more clips than the table" if i >= len(clips) else
+                            f"{clip.dtype} {clip.shape}, not {out.dtype} {out.shape[1:]}")
+                    raise DatasetError(f"subset {name!r}: clip {i} gives {what}; "
+                                       "every clip must give features of one shape.")
+                out[i] = clip
+                n = i + 1
+            if n != len(clips) or out is None:
+                raise DatasetError(f"subset {name!r}: {n} clips of features for a table of "
+                                   f"{len(clips)} clips.")
+            out.flush()
+            shape = out.shape
+            del out
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o666 & ~_umask())
+            return tmp, shape
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
     def read_subset(self, name: str):
         """Features and clip table of subset ``name``.
@@ -272,7 +455,9 @@ class FeatureStore:
 
         Returns
         -------
-        X : ndarray of shape (n_clips, n_windows, n_features)
+        X : ndarray of shape (n_clips, ...)
+            OpenL3: ``(n_clips, n_windows, n_features)``; log-mels and frames: a
+            read-only memory map of the stored array.
         index : pandas.DataFrame
             One row per clip (``location`` read as text).
 
@@ -289,20 +474,30 @@ class FeatureStore:
                                    f"{sorted(self.subsets)}); run extract with --subset "
                                    f"{name}.")
             npz, tsv = self.path / f"{name}.npz", self.path / f"{name}.tsv"
-            rerun = (f"rerun 'sk-avsc extract ROOT --out {self.path} --subset {name}' (it "
+            out = (f"{self.path}" if self.kind == "openl3"
+                   else f"{self.path.parent} --kind {self.kind}")
+            rerun = (f"rerun 'sk-avsc extract ROOT --out {out} --subset {name}' (it "
                      "resumes from the cache)")
+            entry = self.subsets[name]
             try:
-                with np.load(npz, allow_pickle=False) as data:
-                    X = data["X"]
-                    clips = data["clips"] if "clips" in data.files else None
+                if self.kind == "openl3":
+                    with np.load(npz, allow_pickle=False) as data:
+                        X = data["X"]
+                        clips = data["clips"] if "clips" in data.files else None
+                else:  # named after its clips' checksum: the name pairs it with them
+                    npz = self._array_path(name, str(entry.get("clips_sha1")))
+                    X = np.load(npz, mmap_mode="r", allow_pickle=False)
+                    clips = None
                 index = self._read_tsv(tsv)
             except (OSError, ValueError, KeyError) as exc:
                 raise DatasetError(f"subset {name!r} of {self.path} cannot be read ({exc}); "
                                    f"{rerun}.") from exc
-        if clips is None:
+        if clips is None and self.kind == "openl3":
             raise DatasetError(f"{npz} holds no clip ids (written by an older sk_avsc), so its "
                                f"rows cannot be checked against {tsv.name}; {rerun}.")
-        recorded = self.subsets[name].get("clips_sha1")
+        if clips is None:
+            clips = index["filename"].to_numpy(dtype=str)
+        recorded = entry.get("clips_sha1")
         if (len(clips) != len(index) or len(clips) != X.shape[0]
                 or not np.array_equal(clips.astype(str), index["filename"].to_numpy(dtype=str))
                 or recorded != clips_checksum(clips)):
@@ -381,3 +576,49 @@ hop_size 0.5, but ... holds hop_size 0.25; ...
                 "extract features with the model's settings into another folder, or train a "
                 "model on these."
             )
+
+
+def read_features(features: str | os.PathLike, subset: str, kinds=("openl3",)):
+    """The features of ``subset`` of each kind in a features folder, for the same clips.
+
+    Parameters
+    ----------
+    features : str or path-like
+        The folder ``sk-avsc extract --out`` wrote (its kinds' stores: :func:`store_path`).
+    subset : str
+        Subset name.
+    kinds : sequence of str, default=("openl3",)
+        The kinds a system reads (:data:`sk_avsc.systems.SYSTEM_FEATURES`).
+
+    Returns
+    -------
+    settings : dict
+        Kind to its store's settings.
+    arrays : dict
+        Kind to its features (:meth:`FeatureStore.read_subset`).
+    index : pandas.DataFrame
+        The clip table (the same for every kind).
+
+    Raises
+    ------
+    DatasetError
+        If a kind's store or subset is missing, torn, or lists other clips than another
+        kind's (extract both from the same dataset).
+    """
+    settings, arrays, index = {}, {}, None
+    for kind in kinds:
+        path = store_path(features, kind)
+        if not (path / STORE_FILE).is_file():
+            option = "" if kind == "openl3" else f" --kind {kind}"
+            raise DatasetError(
+                f"{path} is not a feature store of {kind} features (no {STORE_FILE}); run "
+                f"'sk-avsc extract ROOT --out {features}{option}' first.")
+        store = FeatureStore.open(path)
+        X, idx = store.read_subset(subset)
+        if index is not None and not np.array_equal(idx["filename"].to_numpy(dtype=str),
+                                                    index["filename"].to_numpy(dtype=str)):
+            raise DatasetError(
+                f"the {kinds[0]} and {kind} features of {subset!r} in {features} are of other "
+                f"clips; extract both from the same dataset with the same --on-missing.")
+        settings[kind], arrays[kind], index = store.settings, X, idx
+    return settings, arrays, index

@@ -22,11 +22,18 @@ from ._validation import check_choice, check_int
 
 __all__ = [
     "SYSTEMS",
+    "COMPARISON_SYSTEMS",
+    "SYSTEM_FEATURES",
     "PAPER_ACCURACY",
+    "PAPER_PARAMETERS",
     "WEIGHT_FILES",
     "VALIDATION_SPLITS",
     "available_systems",
     "make_system",
+    "make_frontend",
+    "system_input",
+    "FRONTEND_COLUMNS",
+    "count_system_parameters",
     "validation_splitter",
     "make_embedder",
     "front_end_weights",
@@ -34,22 +41,74 @@ __all__ = [
 
 #: The paper's five systems (Table 2), in its order.
 SYSTEMS = ("audio", "video", "early", "late", "proposed")
-#: Table 2 of the paper: clip accuracy (%) on fold1_evaluate.
-PAPER_ACCURACY = {"audio": 75.8, "video": 68.4, "early": 82.2, "late": 80.8, "proposed": 84.8}
+#: The paper's comparison systems (section 4): McDonnell & Gao's log-mel ResNet, a
+#: ResNet50 on video frames, and their late-fusion ensemble.
+COMPARISON_SYSTEMS = ("mcdonnell", "resnet50", "ensemble")
+#: The paper's clip accuracy (%) on fold1_evaluate: Table 2 and section 4.
+PAPER_ACCURACY = {"audio": 75.8, "video": 68.4, "early": 82.2, "late": 80.8, "proposed": 84.8,
+                  "mcdonnell": 82.84, "resnet50": 77.9, "ensemble": 85.8}
+#: The parameter counts the paper gives: the OpenL3 audio-visual system in total (both
+#: OpenL3 networks and the heads), McDonnell's ResNet (~3 M) and the ResNet50 (~23 M).
+PAPER_PARAMETERS = {"proposed": 13.4e6, "mcdonnell": 3e6, "resnet50": 23e6}
 #: The official OpenL3 weight files of the paper's front end (``.h5.gz`` accepted too).
 WEIGHT_FILES = {"audio": "openl3_audio_mel256_env.h5", "image": "openl3_image_mel256_env.h5"}
 
-# name -> builder(audio_features, head, fusion_head) returning (column range or None,
-# window-level classifier); head() and fusion_head() make fresh MLPClassifiers
+# name -> builder(recipe) returning the Pipeline's steps; see _Recipe
 _BUILDERS: dict[str, Callable] = {}
+#: The feature kinds (:data:`sk_avsc.store.KINDS`) each system reads: its ``X`` is the
+#: stored array of its one kind, or ``{"audio": logmel, "video": frames}`` (ensemble).
+SYSTEM_FEATURES: dict[str, tuple[str, ...]] = {}
+# the published recipes' training: max_epochs and batch_size
+_RECIPES = {"openl3": (200, 64), "mcdonnell": (510, 32), "resnet50": (30, 64)}
 
 
-def _register(name: str):
+def _register(name: str, features=("openl3",)):
     def add(builder):
         _BUILDERS[name] = builder
+        SYSTEM_FEATURES[name] = tuple(features)
         return builder
 
     return add
+
+
+class _Recipe:
+    """What a builder needs: make_system's arguments and fresh heads and networks."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+    def training(self, recipe: str) -> dict:
+        """The training parameters of every network, with the recipe's defaults."""
+        epochs, batch = _RECIPES[recipe]
+        split = self.validation_split
+        if isinstance(split, str) and split == "default":  # the authors keep the last epoch
+            split = None if recipe == "mcdonnell" else 0.1
+        return dict(max_epochs=epochs if self.max_epochs is None else self.max_epochs,
+                    batch_size=batch if self.batch_size is None else self.batch_size,
+                    device=self.device, random_state=self.random_state,
+                    validation_split=split)
+
+    def head(self):
+        from .neural import SkorchMLPClassifier
+
+        shape = {} if self.hidden_sizes is None else {"hidden_sizes": self.hidden_sizes}
+        return SkorchMLPClassifier(**shape, **self.training("openl3"))
+
+    def fusion_head(self):
+        from .fusion import _default_fusion
+
+        return _default_fusion().set_params(**self.training("openl3"))
+
+    def mcdonnell(self):
+        from .comparison import ResNetAudioClassifier
+
+        return ResNetAudioClassifier(crop_length=self.crop_length,
+                                     **self.training("mcdonnell"))
+
+    def resnet50(self):
+        from .comparison import ResNet50FrameClassifier
+
+        return ResNet50FrameClassifier(self.resnet50_weights, **self.training("resnet50"))
 
 
 def _take_columns(X, start: int, stop: int | None):
@@ -57,34 +116,69 @@ def _take_columns(X, start: int, stop: int | None):
     return np.asarray(X)[..., start:stop]
 
 
+def _openl3_steps(r, select, clf):
+    """Column selection (or none), ZScore, and ``clf`` inside a ClipAggregator."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    from .aggregation import ClipAggregator
+    from .preprocessing import ZScore
+
+    steps = []
+    if select is not None:
+        stop = r.audio_features if select == "audio" else None
+        start = 0 if select == "audio" else r.audio_features
+        steps.append(("select", FunctionTransformer(
+            _take_columns, kw_args={"start": start, "stop": stop})))
+    return steps + [("zscore", ZScore()), ("clf", ClipAggregator(clf))]
+
+
 @_register("audio")
-def _audio(audio_features, head, fusion_head):
-    return (0, audio_features), head()
+def _audio(r):
+    return _openl3_steps(r, "audio", r.head())
 
 
 @_register("video")
-def _video(audio_features, head, fusion_head):
-    return (audio_features, None), head()
+def _video(r):
+    return _openl3_steps(r, "video", r.head())
 
 
 @_register("early")
-def _early(audio_features, head, fusion_head):
-    return None, head()
+def _early(r):
+    return _openl3_steps(r, None, r.head())
 
 
 @_register("late")
-def _late(audio_features, head, fusion_head):
+def _late(r):
     from .fusion import LateFusionClassifier
 
-    return None, LateFusionClassifier(audio=head(), video=head(), audio_features=audio_features)
+    return _openl3_steps(r, None, LateFusionClassifier(audio=r.head(), video=r.head(),
+                                                       audio_features=r.audio_features))
 
 
 @_register("proposed")
-def _proposed(audio_features, head, fusion_head):
+def _proposed(r):
     from .fusion import StackedAVClassifier
 
-    return None, StackedAVClassifier(audio=head(), video=head(), fusion=fusion_head(),
-                                     audio_features=audio_features)
+    return _openl3_steps(r, None, StackedAVClassifier(
+        audio=r.head(), video=r.head(), fusion=r.fusion_head(),
+        audio_features=r.audio_features))
+
+
+@_register("mcdonnell", features=("logmel",))
+def _mcdonnell(r):
+    return [("clf", r.mcdonnell())]
+
+
+@_register("resnet50", features=("frames",))
+def _resnet50(r):
+    return [("clf", r.resnet50())]
+
+
+@_register("ensemble", features=("logmel", "frames"))
+def _ensemble(r):
+    from .comparison import AudioVisualEnsemble
+
+    return [("clf", AudioVisualEnsemble(audio=r.mcdonnell(), video=r.resnet50()))]
 
 
 def available_systems() -> tuple[str, ...]:
@@ -98,8 +192,8 @@ def available_systems() -> tuple[str, ...]:
     Examples
     --------
     >>> from sk_avsc.systems import available_systems
-    >>> available_systems()[:5]
-    ('audio', 'video', 'early', 'late', 'proposed')
+    >>> available_systems()
+    ('audio', 'video', 'early', 'late', 'proposed', 'mcdonnell', 'resnet50', 'ensemble')
     """
     return tuple(_BUILDERS)
 
@@ -108,56 +202,83 @@ def make_system(
     name: str,
     *,
     audio_features: int = 512,
-    max_epochs: int = 200,
-    batch_size: int = 64,
+    max_epochs: int | None = None,
+    batch_size: int | None = None,
     device: str = "cpu",
     random_state=None,
     hidden_sizes=None,
-    validation_split=0.1,
+    validation_split="default",
+    resnet50_weights=None,
+    crop_length: int | None = 400,
 ):
-    """One of the paper's systems as an unfitted scikit-learn Pipeline on window embeddings.
+    """One of the paper's systems as an unfitted scikit-learn Pipeline.
 
     Parameters
     ----------
-    name : {"audio", "video", "early", "late", "proposed"}
-        ``"audio"`` / ``"video"``: an :class:`~sk_avsc.SkorchMLPClassifier` on the audio
-        (first ``audio_features``) or the video columns only; ``"early"``: one
-        SkorchMLPClassifier on all columns; ``"late"``: :class:`~sk_avsc.LateFusionClassifier`
-        of an audio and a video SkorchMLPClassifier; ``"proposed"``: the paper's two-stage
+    name : {"audio", "video", "early", "late", "proposed", "mcdonnell", "resnet50", \
+"ensemble"}
+        The paper's five OpenL3 systems (Table 2), on window embeddings
+        ``(n_clips, n_windows, audio + video features)``: ``"audio"`` / ``"video"``: an
+        :class:`~sk_avsc.SkorchMLPClassifier` on the audio (first ``audio_features``) or
+        the video columns only; ``"early"``: one SkorchMLPClassifier on all columns;
+        ``"late"``: :class:`~sk_avsc.LateFusionClassifier` of an audio and a video
+        SkorchMLPClassifier; ``"proposed"``: the paper's two-stage
         :class:`~sk_avsc.StackedAVClassifier` with the authors' fusion head
         (``hidden_sizes=(128,)``, no dropout, no batch norm, identity activation).
+        The comparison systems (section 4): ``"mcdonnell"``: McDonnell & Gao's
+        :class:`~sk_avsc.comparison.ResNetAudioClassifier` on
+        :class:`~sk_avsc.comparison.LogMelSpectrogram` features; ``"resnet50"``:
+        :class:`~sk_avsc.comparison.ResNet50FrameClassifier` on
+        :class:`~sk_avsc.comparison.VideoFrames`; ``"ensemble"``: the two in an
+        :class:`~sk_avsc.comparison.AudioVisualEnsemble` (mean of their clip
+        probabilities) on ``{"audio": log-mels, "video": frames}``.
+        :data:`SYSTEM_FEATURES` names each system's input.
     audio_features : int, default=512
-        Number of leading audio columns in ``X`` (OpenL3's audio embedding size).
-    max_epochs : int, default=200
-        Training epochs of every SkorchMLPClassifier (the paper's 200).
-    batch_size : int, default=64
-        Mini-batch size of every SkorchMLPClassifier (the paper's 64).
+        Number of leading audio columns in ``X`` (OpenL3's audio embedding size;
+        OpenL3 systems only).
+    max_epochs : int or None, default=None
+        Training epochs of every network; None: the published recipe's (200 for the
+        OpenL3 heads, 510 for McDonnell's ResNet, 30 for the ResNet50).
+    batch_size : int or None, default=None
+        Mini-batch size of every network; None: the recipe's (64, 32 and 64).
     device : str, default="cpu"
-        Torch device of every SkorchMLPClassifier (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
+        Torch device of every network (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
     random_state : int, RandomState instance or None, default=None
-        Seed of every SkorchMLPClassifier, the fusion head included; an int makes fitting
+        Seed of every network, the fusion head included; an int makes fitting
         repeat exactly on CPU.
     hidden_sizes : sequence of int or None, default=None
-        Hidden layer sizes of the audio, video and early heads; None keeps
+        Hidden layer sizes of the OpenL3 audio, video and early heads; None keeps
         SkorchMLPClassifier's default (the paper's ``(512, 128, 64)``). The fusion head of
         ``"proposed"`` keeps the authors' architecture.
-    validation_split : float, splitter or None, default=0.1
-        Every network's held-out validation set, whose best loss picks the kept weights
-        (see :class:`~sk_avsc.SkorchMLPClassifier`): a fraction (grouped by the ``groups``
+    validation_split : float, splitter, None or "default", default="default"
+        Every network's held-out validation set (see
+        :class:`~sk_avsc.SkorchMLPClassifier`): a fraction (grouped by the ``groups``
         given to ``fit``, e.g. locations), a splitter such as
         :class:`~sk_avsc.datasets.AuthorsSplit` (the paper's split) or
         :class:`~sk_avsc.datasets.LocationShuffleSplit`, or None (no validation, last
-        epoch kept). Every network of a system holds out the same clips, since the
-        fraction and the splitters are seeded alike. ``ZScore`` is fitted on all clips
-        given to ``fit``, validation clips included (it uses no labels).
+        epoch kept). Its best loss picks the kept weights, except for McDonnell's
+        ResNet, which keeps its last epoch as the authors do (its validation clips are
+        only monitored). ``"default"``: 0.1, and None (all clips trained on, as the
+        authors) for McDonnell's ResNet. Every network of a system holds out the same
+        clips, since the fraction and the splitters are seeded alike. ``ZScore`` is
+        fitted on all clips given to ``fit``, validation clips included (it uses no
+        labels).
+    resnet50_weights : str, path-like or None, default=None
+        A torchvision-format ResNet50 ``state_dict`` file (ImageNet weights), for
+        ``"resnet50"`` and ``"ensemble"``; None starts from random weights with a
+        :class:`~sk_avsc.exceptions.RandomWeightsWarning`. Nothing is downloaded.
+    crop_length : int or None, default=400
+        McDonnell's random training crop in frames (the authors' 400 of 461); None
+        trains on whole clips (shorter clips than 10 s need a shorter crop).
 
     Returns
     -------
     system : sklearn.pipeline.Pipeline
-        Steps ``select`` (audio and video systems only), ``zscore`` (:class:`~sk_avsc.ZScore`)
-        and ``clf`` (:class:`~sk_avsc.ClipAggregator` of the classifier). ``fit`` takes
-        ``X`` of shape ``(n_clips, n_windows, n_features)`` and clip labels;
-        ``predict_proba`` gives clip probabilities.
+        OpenL3 systems: steps ``select`` (audio and video systems only), ``zscore``
+        (:class:`~sk_avsc.ZScore`) and ``clf`` (:class:`~sk_avsc.ClipAggregator` of the
+        classifier); ``fit`` takes ``X`` of shape ``(n_clips, n_windows, n_features)``
+        and clip labels. Comparison systems: one step ``clf``. ``predict_proba``
+        gives clip probabilities.
 
     Raises
     ------
@@ -168,6 +289,7 @@ def make_system(
     See Also
     --------
     make_embedder : the paper's front end, from ``(audio file, video file)`` pairs to ``X``.
+    make_frontend : the comparison systems' front ends.
 
     Examples
     --------
@@ -190,34 +312,122 @@ def make_system(
     >>> location = np.array(["a", "b", "c", "d"] * 2)
     >>> system.fit(X, y, clf__groups=location).predict(X).shape
     (8,)
+
+    The comparison systems, with the published recipes:
+
+    >>> clf = make_system("mcdonnell", random_state=0)[-1]
+    >>> clf.max_epochs, clf.batch_size, clf.validation_split, clf.crop_length
+    (510, 32, None, 400)
+    >>> make_system("ensemble")[-1].video.max_epochs
+    30
     """
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import FunctionTransformer
-
-    from .aggregation import ClipAggregator
-    from .fusion import _default_fusion
-    from .neural import SkorchMLPClassifier
-    from .preprocessing import ZScore
 
     check_choice("name", name, available_systems(), owner="make_system")
     audio_features = check_int("audio_features", audio_features, owner="make_system")
-    training = dict(max_epochs=max_epochs, batch_size=batch_size, device=device,
-                    random_state=random_state, validation_split=validation_split)
+    recipe = _Recipe(audio_features=audio_features, max_epochs=max_epochs,
+                     batch_size=batch_size, device=device, random_state=random_state,
+                     hidden_sizes=hidden_sizes, validation_split=validation_split,
+                     resnet50_weights=resnet50_weights, crop_length=crop_length)
+    return Pipeline(_BUILDERS[name](recipe))
 
-    def head():
-        shape = {} if hidden_sizes is None else {"hidden_sizes": hidden_sizes}
-        return SkorchMLPClassifier(**shape, **training)
 
-    def fusion_head():
-        return _default_fusion().set_params(**training)
+def system_input(name: str, arrays: dict):
+    """A system's ``X`` from its kinds' features (:func:`sk_avsc.store.read_features`).
 
-    select, clf = _BUILDERS[name](audio_features, head, fusion_head)
-    steps = []
-    if select is not None:
-        steps.append(("select", FunctionTransformer(
-            _take_columns, kw_args={"start": select[0], "stop": select[1]})))
-    steps += [("zscore", ZScore()), ("clf", ClipAggregator(clf))]
-    return Pipeline(steps)
+    Examples
+    --------
+    >>> from sk_avsc.systems import system_input
+    >>> sorted(system_input("ensemble", {"logmel": 1, "frames": 2}).items())
+    [('audio', 1), ('video', 2)]
+    >>> system_input("mcdonnell", {"logmel": 1})
+    1
+    """
+    check_choice("name", name, available_systems(), owner="system_input")
+    kinds = SYSTEM_FEATURES[name]
+    if len(kinds) == 1:
+        return arrays[kinds[0]]
+    # AudioVisualEnsemble's sides: audio_key and video_key
+    return {"audio": arrays["logmel"], "video": arrays["frames"]}
+
+
+#: The comparison features' columns of a dataset table (``load_tau2021(...).frame``).
+FRONTEND_COLUMNS = {"logmel": "filename_audio", "frames": "filename_video"}
+
+
+def make_frontend(kind: str, *, duration: float | None = 10.0):
+    """The front end of a comparison feature kind, fitted (it learns nothing).
+
+    Parameters
+    ----------
+    kind : {"logmel", "frames"}
+        ``"logmel"``: :class:`~sk_avsc.comparison.LogMelSpectrogram` (McDonnell & Gao's
+        input, from the audio files); ``"frames"``:
+        :class:`~sk_avsc.comparison.VideoFrames` (4 candidate frames per second, from
+        the video files). The table column each reads is :data:`FRONTEND_COLUMNS`.
+    duration : float or None, default=10.0
+        Seconds per clip (TAU clips: 10, the recipes' length).
+
+    Returns
+    -------
+    frontend : LogMelSpectrogram or VideoFrames
+
+    Examples
+    --------
+    >>> from sk_avsc.systems import make_frontend
+    >>> make_frontend("logmel").n_frames_, make_frontend("frames", duration=2.0).n_seconds_
+    (461, 2)
+    """
+    from .comparison import LogMelSpectrogram, VideoFrames
+
+    check_choice("kind", kind, tuple(FRONTEND_COLUMNS), owner="make_frontend")
+    if kind == "logmel":
+        return LogMelSpectrogram(duration=duration).fit()
+    return VideoFrames(duration=duration).fit()
+
+
+def count_system_parameters(name: str, *, n_classes: int = 10,
+                            audio_features: int = 512) -> int:
+    """Trainable parameters of a system for ``n_classes``, counted from its modules.
+
+    OpenL3 systems count the OpenL3 networks they read (the audio one for ``"audio"``,
+    the image one for ``"video"``, both otherwise; mel256, 512-d) and their heads
+    (:class:`~sk_avsc.neural.MLPModule` of the paper's sizes; ``"proposed"`` with the
+    fusion head on the two 128-d embeddings); ``"ensemble"`` counts both networks.
+    Compare with :data:`PAPER_PARAMETERS`.
+
+    Examples
+    --------
+    >>> from sk_avsc.systems import count_system_parameters
+    >>> count_system_parameters("mcdonnell")
+    3247416
+    """
+    from .comparison import McDonnellResNet, ResNet50, count_parameters
+    from .neural import MLPModule
+    from .openl3.models import AudioEmbeddingNetwork, ImageEmbeddingNetwork
+
+    check_choice("name", name, available_systems(), owner="count_system_parameters")
+    n = check_int("n_classes", n_classes, low=2, owner="count_system_parameters")
+    if name == "mcdonnell":
+        return count_parameters(McDonnellResNet(n_channels=6, n_classes=n))
+    if name == "resnet50":
+        return count_parameters(ResNet50(n_classes=n))
+    if name == "ensemble":
+        return sum(count_system_parameters(s, n_classes=n) for s in ("mcdonnell", "resnet50"))
+    kw = dict(input_repr="mel256", content_type="env", embedding_size=audio_features)
+    networks = {"audio": [AudioEmbeddingNetwork(**kw)], "video": [ImageEmbeddingNetwork(**kw)]}
+    both = networks["audio"] + networks["video"]
+
+    def head(n_features):
+        return MLPModule(n_features, n)
+
+    heads = {"audio": [head(audio_features)], "video": [head(audio_features)],
+             "early": [head(2 * audio_features)],
+             "late": [head(audio_features), head(audio_features)],
+             "proposed": [head(audio_features), head(audio_features),
+                          MLPModule(256, n, hidden_sizes=(128,), dropout=0.0,
+                                    batch_norm=False, activation="identity")]}[name]
+    return sum(count_parameters(m) for m in networks.get(name, both) + heads)
 
 
 #: How :func:`validation_splitter` may choose the validation clips.

@@ -513,3 +513,91 @@ def test_stale_temporaries_of_outputs_are_removed(models, features, tmp_path):
                  str(tmp_path / "m.joblib"), "--epochs", "1", "--split", "none"]) == 0
     assert not stale.exists() and not (tmp_path / ".m.joblib.abc.tmp").exists()
     assert other.exists()  # not a temporary of a file this command writes
+
+
+# --- the comparison systems (issue 12) --------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def reproduced(data, tmp_path_factory):
+    """reproduce --all on the tiny dataset: 1-s clips, one epoch, 30-frame log-mel crops."""
+    out = tmp_path_factory.mktemp("all")
+    rc = main(["-q", "reproduce", data, "--out", str(out), "--all", "--quick", "--weights",
+               "random", "--epochs", "1", "--duration", "1", "--crop-length", "30",
+               "--split", "none"])
+    assert rc == 0
+    return out
+
+
+def _markdown_rows(text):
+    return {cells[0]: cells[1:] for cells in (
+        [c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()
+        if line.startswith("| ") and not line.startswith("| system"))}
+
+
+@pytest.mark.slow
+def test_reproduce_all_prints_eight_systems_beside_the_paper(reproduced):
+    from sk_avsc.systems import COMPARISON_SYSTEMS
+
+    md = (reproduced / "results.md").read_text()
+    overall, _, rest = md.partition("\n\n")
+    rows = _markdown_rows(overall)
+    assert list(rows) == list(SYSTEMS + COMPARISON_SYSTEMS)
+    paper = {"mcdonnell": "82.8", "resnet50": "77.9", "ensemble": "85.8", "proposed": "84.8"}
+    for system, figure in paper.items():
+        assert rows[system][1] == figure, rows[system]
+    params = _markdown_rows(rest.partition("| system | parameters (M)")[2])
+    assert params["proposed"][1] == "13.4" and params["mcdonnell"][1] == "3.0"
+    assert params["resnet50"][1] == "23.0" and params["ensemble"][1] == ""
+    # counted from the modules (2 classes here): McDonnell's code has 3.25 M, ResNet50 23.5 M
+    assert abs(float(params["mcdonnell"][0]) / 3.25 - 1) < 0.03
+    assert abs(float(params["resnet50"][0]) / 23.0 - 1) < 0.03
+    assert float(params["ensemble"][0]) == pytest.approx(
+        float(params["mcdonnell"][0]) + float(params["resnet50"][0]), abs=0.011)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("system", ["mcdonnell", "resnet50", "ensemble"])
+def test_comparison_systems_train_and_evaluate(reproduced, system):
+    import joblib
+
+    model = joblib.load(reproduced / "models" / f"{system}.joblib")
+    assert model["system"] == system and model["classes"] == list(TAU_CLASSES[:2])
+    kinds = {"mcdonnell": ["logmel"], "resnet50": ["frames"],
+             "ensemble": ["logmel", "frames"]}[system]
+    assert sorted(model["features"]) == sorted(kinds)
+    scores = json.loads((reproduced / "eval" / system / "scores.json").read_text())
+    assert scores["n_clips"] == 2 and 0 <= scores["accuracy"] <= 1
+    assert scores["segment_accuracy"] is None  # clip probabilities
+
+
+@pytest.mark.slow
+def test_comparison_features_are_stored_per_kind_and_resume(reproduced, data):
+    from sk_avsc.store import FeatureStore
+
+    features = reproduced / "features"
+    logmel, index = FeatureStore.open(features / "logmel").read_subset("fold1_train")
+    frames, index2 = FeatureStore.open(features / "frames").read_subset("fold1_train")
+    assert logmel.shape == (4, 6, 128, 39) and logmel.dtype == np.float32
+    assert frames.shape == (4, 1, 4, 224, 224, 3) and frames.dtype == np.uint8
+    assert index["filename"].tolist() == index2["filename"].tolist()
+    cache = sorted((features / "logmel" / "cache").rglob("*.npz"))
+    assert len(cache) == 6  # one per clip of both subsets
+    stamps = [p.stat().st_mtime_ns for p in cache]
+    assert main(["-q", "extract", data, "--out", str(features), "--kind", "logmel",
+                 "--duration", "1"]) == 0
+    assert [p.stat().st_mtime_ns for p in cache] == stamps  # read back, not recomputed
+    again, _ = FeatureStore.open(features / "logmel").read_subset("fold1_train")
+    np.testing.assert_array_equal(again, logmel)
+
+
+def test_comparison_system_needs_its_features(features, tmp_path, capsys):
+    assert main(["-q", "train", str(features), "--system", "mcdonnell", "--out",
+                 str(tmp_path / "m.joblib")]) == 1
+    _one_error_line(capsys, "logmel", "extract", "--kind logmel")
+
+
+@pytest.mark.slow
+def test_predict_refuses_a_comparison_model(reproduced, data, tmp_path, capsys):
+    assert main(["-q", "predict", str(reproduced / "models" / "mcdonnell.joblib"), data,
+                 "--out", str(tmp_path / "o.csv")]) == 1
+    _one_error_line(capsys, "mcdonnell", "evaluate")

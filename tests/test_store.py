@@ -185,3 +185,104 @@ def test_model_settings_are_compared(tmp_path):
     with pytest.raises(DatasetError, match="m was trained on features with duration 10.0, "
                        "but .* holds duration None"):
         store.check_settings_of({**SETTINGS, "duration": 10.0}, what="m")
+
+
+# --- log-mel and frame stores (issue 12) ------------------------------------------------------
+
+FRAME_SETTINGS = {"kind": "frames", "duration": 2.0, "frontend": {"candidates_per_second": 2}}
+
+
+def _frames(n, rng, shape=(2, 2, 8, 8, 3)):
+    return [rng.integers(0, 256, size=shape, dtype=np.uint8) for _ in range(n)]
+
+
+def test_frame_store_round_trip_is_memory_mapped_and_keeps_the_dtype(tmp_path, rng):
+    path = store_module.store_path(tmp_path, "frames")
+    store = FeatureStore.create(path, FRAME_SETTINGS)
+    clips = _frames(3, rng)
+    store.write_subset("fold1_train", iter(clips), _index(3), target_names=["bus"])
+    X, index = FeatureStore.open(path).read_subset("fold1_train")
+    assert isinstance(X, np.memmap) and X.dtype == np.uint8 and X.shape == (3, 2, 2, 8, 8, 3)
+    np.testing.assert_array_equal(X, np.stack(clips))
+    assert index["filename"].tolist() == _index(3)["filename"].tolist()
+    entry = FeatureStore.open(path).subsets["fold1_train"]
+    assert entry["shape"] == [2, 2, 8, 8, 3] and entry["n_clips"] == 3
+    # a rewrite with other clips replaces the array file; the old one is removed
+    store.write_subset("fold1_train", iter(clips[:2]), _index(2, first=5))
+    assert len(list(path.glob("fold1_train.*.npy"))) == 1
+    assert FeatureStore.open(path).read_subset("fold1_train")[0].shape[0] == 2
+    # an OpenL3 store cannot take these features, nor the other way round
+    with pytest.raises(DatasetError, match="other settings.*kind"):
+        FeatureStore.create(path, SETTINGS)
+
+
+@pytest.mark.parametrize("n_new, first", [(5, 0), (3, 1)], ids=["more-clips", "same-count"])
+def test_frame_store_killed_mid_write_keeps_the_old_subset(tmp_path, rng, monkeypatch, n_new,
+                                                           first):
+    path = tmp_path / "frames"
+    old = _frames(3, rng)
+    FeatureStore.create(path, FRAME_SETTINGS).write_subset("a", old, _index(3))
+    _crash_on_tsv(monkeypatch)  # killed after the new array is renamed in, before its table
+    with pytest.raises(KeyboardInterrupt):
+        FeatureStore.create(path, FRAME_SETTINGS).write_subset("a", _frames(n_new, rng),
+                                                               _index(n_new, first))
+    monkeypatch.undo()
+    # store.json still names the old array (by its clips' checksum) and the old table
+    X, index = FeatureStore.open(path).read_subset("a")
+    np.testing.assert_array_equal(X, np.stack(old))
+    assert index["filename"].tolist() == _index(3)["filename"].tolist()
+
+
+def test_torn_frame_store_is_refused(tmp_path, rng):
+    path = tmp_path / "frames"
+    FeatureStore.create(path, FRAME_SETTINGS).write_subset("a", _frames(2, rng), _index(2))
+    tsv = path / "a.tsv"
+    tsv.write_text(tsv.read_text().replace("audio/c0.wav", "audio/other.wav"))
+    with pytest.raises(DatasetError, match="'a'.*torn.*--kind frames"):
+        FeatureStore.open(path).read_subset("a")
+    for array in path.glob("a.*.npy"):
+        array.unlink()
+    with pytest.raises(DatasetError, match="cannot be read"):
+        FeatureStore.open(path).read_subset("a")
+
+
+def test_array_store_refuses_clips_of_other_shapes_and_leaves_no_temporary(tmp_path, rng):
+    path = tmp_path / "logmel"
+    store = FeatureStore.create(path, {**FRAME_SETTINGS, "kind": "logmel"})
+    bad = [np.zeros((6, 4, 5), np.float32), np.zeros((6, 4, 7), np.float32)]
+    with pytest.raises(DatasetError, match="clip 1 gives float32 \\(6, 4, 7\\)"):
+        store.write_subset("a", bad, _index(2))
+    with pytest.raises(DatasetError, match="1 clips of features for a table of 2"):
+        store.write_subset("a", bad[:1], _index(2))
+    assert not [p for p in path.iterdir() if p.name.endswith(".tmp")]
+    assert "a" not in FeatureStore.open(path).subsets
+
+
+def test_cached_clip_features_resume_and_recompute_corrupt_files(tmp_path):
+    from sk_avsc.exceptions import SkAvscWarning
+
+    class Counting:  # a transformer that counts the clips it computes
+        calls = 0
+
+        def get_params(self):
+            return {"scale": 2}
+
+        def transform(self, sources):
+            Counting.calls += 1
+            return np.full((1, 3), float(len(str(sources[0]))), np.float32)
+
+    files = []
+    for name in ("a.wav", "bb.wav"):
+        (tmp_path / name).write_bytes(b"x")
+        files.append(tmp_path / name)
+    first = list(store_module.cached_clip_features(Counting(), files, cache_dir=tmp_path / "c",
+                                                   modality="logmel"))
+    again = list(store_module.cached_clip_features(Counting(), files, cache_dir=tmp_path / "c",
+                                                   modality="logmel"))
+    assert Counting.calls == 2 and all(np.array_equal(a, b) for a, b in zip(first, again))
+    cached = sorted((tmp_path / "c" / "logmel").glob("a-*.npz"))
+    cached[0].write_bytes(b"garbage")
+    with pytest.warns(SkAvscWarning, match="corrupt"):
+        list(store_module.cached_clip_features(Counting(), files[:1], cache_dir=tmp_path / "c",
+                                               modality="logmel"))
+    assert Counting.calls == 3

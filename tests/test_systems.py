@@ -17,7 +17,9 @@ from sk_avsc import (
     ZScore,
 )
 from sk_avsc.systems import (
+    COMPARISON_SYSTEMS,
     PAPER_ACCURACY,
+    SYSTEM_FEATURES,
     SYSTEMS,
     available_systems,
     make_embedder,
@@ -33,9 +35,44 @@ def _heads(clf):
     return [clf] if isinstance(clf, SkorchMLPClassifier) else [clf.audio, clf.video]
 
 
-def test_the_papers_five_systems_are_registered_with_their_table_2_figures():
-    assert available_systems()[:5] == SYSTEMS
-    assert set(PAPER_ACCURACY) == set(SYSTEMS)
+def test_the_papers_eight_systems_are_registered_with_their_figures():
+    assert available_systems() == SYSTEMS + COMPARISON_SYSTEMS
+    assert set(PAPER_ACCURACY) == set(SYSTEMS + COMPARISON_SYSTEMS)
+    assert PAPER_ACCURACY["mcdonnell"] == 82.84 and PAPER_ACCURACY["ensemble"] == 85.8
+    assert set(SYSTEM_FEATURES) == set(available_systems())
+    assert SYSTEM_FEATURES["ensemble"] == ("logmel", "frames")
+
+
+def test_comparison_systems_have_the_published_recipes_and_take_the_shared_options():
+    from sk_avsc.comparison import (
+        AudioVisualEnsemble,
+        ResNet50FrameClassifier,
+        ResNetAudioClassifier,
+    )
+
+    mcd = make_system("mcdonnell")[-1]
+    assert type(mcd) is ResNetAudioClassifier
+    assert (mcd.max_epochs, mcd.batch_size, mcd.validation_split) == (510, 32, None)
+    r50 = make_system("resnet50", resnet50_weights="w.pth")[-1]
+    assert type(r50) is ResNet50FrameClassifier and r50.weights == "w.pth"
+    assert (r50.max_epochs, r50.batch_size, r50.validation_split) == (30, 64, 0.1)
+    ens = make_system("ensemble", crop_length=40, **TRAINING, validation_split=None)[-1]
+    assert type(ens) is AudioVisualEnsemble and ens.audio.crop_length == 40
+    for net in (ens.audio, ens.video):
+        assert {k: net.get_params()[k] for k in TRAINING} == TRAINING
+        assert net.validation_split is None
+
+
+def test_parameter_counts_are_near_the_papers():
+    from sk_avsc.systems import PAPER_PARAMETERS, count_system_parameters
+
+    # McDonnell & Gao's code gives 3.25 M (the paper rounds to 3 M); ResNet50 ~23 M
+    assert abs(count_system_parameters("mcdonnell") / 3.25e6 - 1) < 0.03
+    assert abs(count_system_parameters("resnet50") / PAPER_PARAMETERS["resnet50"] - 1) < 0.03
+    assert count_system_parameters("ensemble") == (count_system_parameters("mcdonnell")
+                                                   + count_system_parameters("resnet50"))
+    # both OpenL3 networks (4.7 M each) and three heads
+    assert 9.5e6 < count_system_parameters("proposed") < PAPER_PARAMETERS["proposed"]
 
 
 @pytest.mark.parametrize("name", SYSTEMS)

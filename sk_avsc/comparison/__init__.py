@@ -10,7 +10,7 @@
 
 from ._ensemble import AudioVisualEnsemble
 from ._frames import VideoFrames, read_frame_candidates
-from ._logmel import LogMelSpectrogram, htk_mel_filterbank, log_mel_deltas
+from ._logmel import LogMelSpectrogram, log_mel_deltas
 from ._mcdonnell import McDonnellResNet
 from ._resnet50 import ResNet50, load_resnet50_weights
 from ._resnet50_classifier import ResNet50FrameClassifier
@@ -19,7 +19,6 @@ from ._training import KerasSGD, MixupStream, warm_restart_lr
 
 __all__ = [
     "LogMelSpectrogram",
-    "htk_mel_filterbank",
     "log_mel_deltas",
     "McDonnellResNet",
     "VideoFrames",

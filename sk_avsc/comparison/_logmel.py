@@ -25,10 +25,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_int, check_real
 from ..exceptions import AudioError, ParameterError
+from ..openl3.frontend import mel_filterbank
 
 __all__ = [
     "LogMelSpectrogram",
-    "htk_mel_filterbank",
     "log_mel_deltas",
     "deltas",
     "N_CONTEXT_FRAMES",
@@ -37,59 +37,6 @@ __all__ = [
 #: Frames lost at each end to the delta-of-delta context (4 = 2 + 2).
 N_CONTEXT_FRAMES = 4
 _LOG_OFFSET = 1e-8
-_FILTER_CACHE: dict[tuple, np.ndarray] = {}
-
-
-def _hz_to_mel_htk(freq):
-    return 2595.0 * np.log10(1.0 + np.asarray(freq, dtype=np.float64) / 700.0)
-
-
-def _mel_to_hz_htk(mel):
-    return 700.0 * (10.0 ** (np.asarray(mel, dtype=np.float64) / 2595.0) - 1.0)
-
-
-def htk_mel_filterbank(
-    sr: float = 48000, n_fft: int = 2048, n_mels: int = 128, fmin: float = 0.0,
-    fmax: float | None = None,
-) -> np.ndarray:
-    """Triangular mel filters on the HTK scale, not normalised (librosa ``htk=True, norm=None``).
-
-    Parameters
-    ----------
-    sr : float, default=48000
-        Sample rate in Hz.
-    n_fft : int, default=2048
-        FFT size; the filters have ``n_fft // 2 + 1`` columns.
-    n_mels : int, default=128
-        Number of bands.
-    fmin, fmax : float, default=0 and ``sr / 2``
-        Edges of the lowest and highest band, in Hz.
-
-    Returns
-    -------
-    filters : ndarray of shape (n_mels, n_fft // 2 + 1), float64
-        Each row peaks at 1 at its band centre (no area normalisation).
-
-    Examples
-    --------
-    >>> fb = htk_mel_filterbank()
-    >>> fb.shape, float(fb.max())
-    ((128, 1025), 1.0)
-    """
-    fmax = sr / 2.0 if fmax is None else fmax
-    key = (float(sr), int(n_fft), int(n_mels), float(fmin), float(fmax))
-    if key not in _FILTER_CACHE:
-        fftfreqs = np.linspace(0.0, sr / 2.0, 1 + n_fft // 2)
-        edges = _mel_to_hz_htk(np.linspace(_hz_to_mel_htk(fmin), _hz_to_mel_htk(fmax),
-                                           n_mels + 2))
-        widths = np.diff(edges)
-        ramps = edges[:, None] - fftfreqs[None, :]
-        lower = -ramps[:-2] / widths[:-1, None]
-        upper = ramps[2:] / widths[1:, None]
-        filters = np.maximum(0.0, np.minimum(lower, upper))
-        filters.setflags(write=False)
-        _FILTER_CACHE[key] = filters
-    return _FILTER_CACHE[key]
 
 
 def _mel_power(y: np.ndarray, sr: float, n_fft: int, hop_length: int, n_mels: int) -> np.ndarray:
@@ -105,7 +52,9 @@ def _mel_power(y: np.ndarray, sr: float, n_fft: int, hop_length: int, n_mels: in
     window = scipy.signal.get_window("hann", n_fft, fftbins=True)
     spec = scipy.fft.rfft(frames * window, axis=-1)
     power = spec.real ** 2 + spec.imag ** 2
-    return htk_mel_filterbank(sr, n_fft, n_mels) @ power.T
+    # the HTK-scale triangles, unnormalised (librosa htk=True, norm=None), in float64
+    filters = mel_filterbank(n_fft, n_mels, int(sr), htk=True, norm=None, dtype=np.float64)
+    return filters.T @ power.T
 
 
 def deltas(x: np.ndarray) -> np.ndarray:

@@ -7,18 +7,22 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedShuffleSplit
-from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch.helper import predefined_split
 from torch import nn
 
-from .._validation import check_choice, check_int, check_real
+from .._validation import check_choice, check_int, check_real, check_validation_split
 from ..aggregation import AGGREGATION_METHODS, aggregate_windows
 from ..exceptions import ParameterError
-from ..neural import _DropBatchHistory, _KeepBest, _Net
+from ..neural import (
+    _DropBatchHistory,
+    _KeepBest,
+    _Net,
+    encode_validation_labels,
+    prepare_clip_fit,
+    seeded_torch,
+    split_train_valid,
+)
 from ._resnet50 import IMAGENET_MEAN, IMAGENET_STD, ResNet50, load_resnet50_weights
 
 __all__ = ["ResNet50FrameClassifier"]
@@ -134,10 +138,12 @@ class ResNet50FrameClassifier(ClassifierMixin, BaseEstimator):
         Frames per batch.
     hflip : float, default=0.5
         Probability of a horizontal flip of each training frame.
-    validation_fraction : float or None, default=0.1
-        Fraction of clips held out in :meth:`fit` to pick the best epoch, by ``groups``
-        when given, else stratified by class. ``None`` or 0 keeps the last epoch.
-        Ignored when ``fit`` gets ``validation_data``.
+    validation_split : float, splitter or None, default=0.1
+        The clips held out in :meth:`fit` whose validation loss picks the kept epoch,
+        as :class:`~sk_avsc.SkorchMLPClassifier`'s ``validation_split``: a fraction
+        (by the ``groups`` given to ``fit``, else stratified by class), a splitter
+        (e.g. :class:`~sk_avsc.datasets.AuthorsSplit`) or None (the last epoch is
+        kept). Ignored when ``fit`` gets ``validation_data``.
     aggregation : {"sum", "log", "vote"}, default="sum"
         Clip rule over the seconds' frame probabilities.
     device : str, default="cpu"
@@ -189,7 +195,7 @@ class ResNet50FrameClassifier(ClassifierMixin, BaseEstimator):
         max_epochs: int = 30,
         batch_size: int = 64,
         hflip: float = 0.5,
-        validation_fraction: float | None = 0.1,
+        validation_split=0.1,
         aggregation: str = "sum",
         device: str = "cpu",
         random_state=None,
@@ -201,7 +207,7 @@ class ResNet50FrameClassifier(ClassifierMixin, BaseEstimator):
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.hflip = hflip
-        self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
         self.aggregation = aggregation
         self.device = device
         self.random_state = random_state
@@ -214,35 +220,8 @@ class ResNet50FrameClassifier(ClassifierMixin, BaseEstimator):
         check_int("max_epochs", self.max_epochs, owner=owner)
         check_int("batch_size", self.batch_size, low=2, owner=owner)
         check_real("hflip", self.hflip, low=0, high=1, owner=owner)
-        check_real("validation_fraction", self.validation_fraction, low=0, high=1,
-                   high_open=True, allow_none=True, owner=owner)
         check_choice("aggregation", self.aggregation, AGGREGATION_METHODS, owner=owner)
-
-    def _split(self, y_enc, groups, rs):
-        n = len(y_enc)
-        idx = np.arange(n)
-        vf = self.validation_fraction
-        if not vf:
-            return idx, None
-        if groups is not None:
-            groups = np.asarray(groups)
-            if groups.shape != (n,):
-                raise ParameterError(
-                    f"{type(self).__name__}: groups must have one entry per clip ({n}), got "
-                    f"shape {groups.shape}."
-                )
-            if len(np.unique(groups)) < 2:
-                return idx, None
-            splitter = GroupShuffleSplit(n_splits=1, test_size=vf, random_state=rs)
-            return next(splitter.split(idx, y_enc, groups))
-        try:
-            splitter = StratifiedShuffleSplit(n_splits=1, test_size=vf, random_state=rs)
-            return next(splitter.split(idx, y_enc))
-        except ValueError:  # too few clips per class to stratify
-            n_valid = max(1, int(round(vf * n)))
-            if n - n_valid < 2:
-                return idx, None
-            return next(ShuffleSplit(n_splits=1, test_size=n_valid, random_state=rs).split(idx))
+        return check_validation_split(self.validation_split, owner=owner)
 
     def fit(self, X, y, *, groups=None, validation_data=None):
         """Fine-tune the network on the frames.
@@ -263,38 +242,20 @@ class ResNet50FrameClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : ResNet50FrameClassifier
         """
-        self._check_params()
+        split = self._check_params()
         owner = type(self).__name__
         X = _check_frames(X, owner)
-        y = column_or_1d(y, warn=True)
-        if len(y) != len(X):
-            raise ParameterError(f"{owner}: X has {len(X)} clips but y has {len(y)} labels.")
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
+        y, encoder, rs, seed = prepare_clip_fit(X, y, self.random_state, owner=owner)
         classes = encoder.classes_
-        if len(classes) < 2:
-            raise ParameterError(
-                f"{owner}: training data has 1 class ({classes[0]!r}); a classifier needs "
-                "at least 2 classes."
-            )
         y_enc = encoder.transform(y).astype(np.int64)
-        rs = check_random_state(self.random_state)
-        seed = int(rs.randint(np.iinfo(np.int32).max))
         if validation_data is not None:
             X_val, y_val = validation_data
             X_val = _check_frames(X_val, owner)
-            y_val = column_or_1d(y_val)
-            unknown = np.setdiff1d(y_val, classes)
-            if len(unknown):
-                raise ParameterError(
-                    f"{owner}: validation_data has labels not in the training labels: "
-                    f"{unknown[:5].tolist()}."
-                )
+            y_val = encode_validation_labels(column_or_1d(y_val), encoder, owner=owner)
             train_ds = _Frames(X, y_enc, np.arange(len(X)))
-            valid_ds = _Frames(X_val, encoder.transform(y_val).astype(np.int64),
-                               np.arange(len(X_val)))
+            valid_ds = _Frames(X_val, y_val.astype(np.int64), np.arange(len(X_val)))
         else:
-            train, valid = self._split(y_enc, groups, rs)
+            train, valid = split_train_valid(X, y, split, groups, rs, owner=owner)
             train_ds = _Frames(X, y_enc, np.asarray(train))
             valid_ds = None if valid is None else _Frames(X, y_enc, np.asarray(valid))
 
@@ -319,10 +280,7 @@ class ResNet50FrameClassifier(ClassifierMixin, BaseEstimator):
             device=self.device,
             verbose=self.verbose,
         )
-        device = torch.device(self.device)
-        fork_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=fork_devices):
-            torch.manual_seed(seed)
+        with seeded_torch(self.device, seed):
             net.initialize()
             load_resnet50_weights(net.module_, self.weights, owner=owner)
             net.partial_fit(train_ds, None)

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch.helper import predefined_split
 from torch import nn
 
-from .._validation import check_int, check_real
+from .._validation import check_int, check_real, check_validation_split
 from ..exceptions import ParameterError
-from ..neural import _BatchData, _BatchIterator, _DropBatchHistory, _Net
+from ..neural import (
+    _BatchData,
+    _BatchIterator,
+    _DropBatchHistory,
+    _Net,
+    encode_validation_labels,
+    prepare_clip_fit,
+    seeded_torch,
+    split_train_valid,
+)
 from ._mcdonnell import McDonnellResNet
 from ._training import KerasSGD, MixupIterator, MixupStream, WarmRestarts
 
@@ -66,6 +73,14 @@ def check_features(X, owner: str, n_channels: int | None = None) -> np.ndarray:
             f"{owner}: X has {X.shape[1]} channels but the model was fitted on {n_channels}."
         )
     return np.ascontiguousarray(X)
+
+
+def _as_tensor(X: np.ndarray) -> torch.Tensor:
+    """``X`` as a tensor without a copy, a read-only memory map too (a stored subset:
+    nothing writes to it, so torch's warning about non-writable arrays does not apply)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(X)
 
 
 class ResNetAudioClassifier(ClassifierMixin, BaseEstimator):
@@ -119,12 +134,19 @@ class ResNetAudioClassifier(ClassifierMixin, BaseEstimator):
     channel_swap : float, default=0.5
         Probability of swapping the left/right planes (``[1, 0, 3, 2, 5, 4]``) of each
         clip before mixing; 0 turns it off. Needs an even number of channels.
+    validation_split : float, splitter or None, default=None
+        Clips held out of training in :meth:`fit`, chosen as
+        :class:`~sk_avsc.SkorchMLPClassifier`'s ``validation_split`` chooses them (a
+        fraction by the ``groups`` given to ``fit``, else stratified by class; a
+        splitter such as :class:`~sk_avsc.datasets.AuthorsSplit`); their loss is only
+        monitored (``net_.history``), since the authors keep the last epoch. ``None``
+        (the authors'): train on all clips. Ignored when ``fit`` gets ``validation_data``.
     device : str, default="cpu"
         Torch device, e.g. "cuda".
     random_state : int, RandomState instance or None, default=None
-        Seeds the weight initialisation, the batch order, the crops, swaps and mixup
-        weights. With an int, CPU results repeat exactly; the global torch RNG is left
-        untouched.
+        Seeds the validation split, the weight initialisation, the batch order, the
+        crops, swaps and mixup weights. With an int, CPU results repeat exactly; the
+        global torch RNG is left untouched.
     verbose : int, default=0
         1 prints skorch's per-epoch table.
 
@@ -199,6 +221,7 @@ class ResNetAudioClassifier(ClassifierMixin, BaseEstimator):
         mixup_alpha: float = 0.4,
         crop_length: int | None = 400,
         channel_swap: float = 0.5,
+        validation_split=None,
         device: str = "cpu",
         random_state=None,
         verbose: int = 0,
@@ -217,6 +240,7 @@ class ResNetAudioClassifier(ClassifierMixin, BaseEstimator):
         self.mixup_alpha = mixup_alpha
         self.crop_length = crop_length
         self.channel_swap = channel_swap
+        self.validation_split = validation_split
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -234,8 +258,9 @@ class ResNetAudioClassifier(ClassifierMixin, BaseEstimator):
         check_real("weight_decay", self.weight_decay, low=0, owner=owner)
         check_real("mixup_alpha", self.mixup_alpha, low=0, owner=owner)
         check_real("channel_swap", self.channel_swap, low=0, high=1, owner=owner)
+        return check_validation_split(self.validation_split, owner=owner)
 
-    def fit(self, X, y, *, validation_data=None):
+    def fit(self, X, y, *, groups=None, validation_data=None):
         """Train the network with the recipe.
 
         Parameters
@@ -244,6 +269,8 @@ class ResNetAudioClassifier(ClassifierMixin, BaseEstimator):
             :class:`LogMelSpectrogram` output (cast to float32).
         y : array-like of shape (n_clips,)
             Clip labels.
+        groups : array-like of shape (n_clips,), default=None
+            Group of each clip (e.g. location), for ``validation_split``.
         validation_data : tuple (X_val, y_val), default=None
             Clips whose loss is recorded each epoch (``net_.history``), on all their
             frames; only monitored, as by the authors (the last epoch is kept).
@@ -252,20 +279,16 @@ class ResNetAudioClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : ResNetAudioClassifier
         """
-        self._check_params()
+        split = self._check_params()
         owner = type(self).__name__
         X = check_features(X, owner)
-        y = column_or_1d(y, warn=True)
-        if len(y) != len(X):
-            raise ParameterError(f"{owner}: X has {len(X)} clips but y has {len(y)} labels.")
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
+        y, encoder, rs, seed = prepare_clip_fit(X, y, self.random_state, owner=owner)
         classes = encoder.classes_
-        if len(classes) < 2:
-            raise ParameterError(
-                f"{owner}: training data has 1 class ({classes[0]!r}); a classifier needs "
-                "at least 2 classes."
-            )
+        if validation_data is None:
+            train, valid = split_train_valid(X, y, split, groups, rs, owner=owner)
+            if valid is not None:
+                validation_data = (X[valid], y[valid])
+                X, y = X[train], y[train]
         n_clips, n_channels, n_mels, n_frames = X.shape
         need = 2 if self.mixup_alpha > 0 else 1
         if n_clips < need:
@@ -283,26 +306,16 @@ class ResNetAudioClassifier(ClassifierMixin, BaseEstimator):
                 f"{owner}: crop_length={crop} exceeds the {n_frames} frames of X; pass a "
                 "smaller crop_length or None."
             )
-        rs = check_random_state(self.random_state)
-        seed = int(rs.randint(np.iinfo(np.int32).max))
         device = torch.device(self.device)
         y_enc = torch.from_numpy(encoder.transform(y).astype(np.int64)).to(device)
-        data_tr = _BatchData(torch.from_numpy(X).to(device), y_enc)
+        data_tr = _BatchData(_as_tensor(X).to(device), y_enc)
         valid_ds = None
         if validation_data is not None:
             X_val, y_val = validation_data
             X_val = check_features(X_val, owner, n_channels)
-            y_val = column_or_1d(y_val)
-            unknown = np.setdiff1d(y_val, classes)
-            if len(unknown):
-                raise ParameterError(
-                    f"{owner}: validation_data has labels not in the training labels: "
-                    f"{unknown[:5].tolist()}."
-                )
-            valid_ds = _BatchData(
-                torch.from_numpy(X_val).to(device),
-                torch.from_numpy(encoder.transform(y_val).astype(np.int64)).to(device),
-            )
+            y_val = encode_validation_labels(column_or_1d(y_val), encoder, owner=owner)
+            valid_ds = _BatchData(_as_tensor(X_val).to(device),
+                                  torch.from_numpy(y_val.astype(np.int64)).to(device))
         steps = -(-n_clips // self.batch_size)
         stream = MixupStream(
             data_tr.X, data_tr.y, len(classes), batch_size=self.batch_size,
@@ -338,9 +351,7 @@ class ResNetAudioClassifier(ClassifierMixin, BaseEstimator):
             device=self.device,
             verbose=self.verbose,
         )
-        fork_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=fork_devices):
-            torch.manual_seed(seed)
+        with seeded_torch(device, seed):
             net.fit(data_tr, None)
         # do not keep the training data (held by the stream) in the fitted model
         net.train_split = None
@@ -367,7 +378,7 @@ class ResNetAudioClassifier(ClassifierMixin, BaseEstimator):
         module.eval()
         try:
             with torch.inference_mode():
-                Xt = torch.from_numpy(X)
+                Xt = _as_tensor(X)
                 bs = self.batch_size
                 outs = [module(Xt[i:i + bs].to(device)).cpu() for i in range(0, len(Xt), bs)]
         finally:

@@ -346,8 +346,9 @@ def _mel_to_hz(mels, htk=False):
 
 
 def mel_filterbank(n_fft: int = 2048, n_mels: int = 128, sr: int = TARGET_SR, *,
-                   htk: bool = False, dtype=np.float32) -> np.ndarray:
-    """Mel filterbank with Slaney area normalisation, as librosa's ``filters.mel`` builds it.
+                   htk: bool = False, norm: str | None = "slaney",
+                   dtype=np.float32) -> np.ndarray:
+    """Mel filterbank, as librosa's ``filters.mel`` builds it (Slaney area normalisation).
 
     Parameters
     ----------
@@ -360,6 +361,10 @@ def mel_filterbank(n_fft: int = 2048, n_mels: int = 128, sr: int = TARGET_SR, *,
     htk : bool, default=False
         Mel scale: Slaney's (False; kapre 0.3 and librosa's default, used by openl3 0.4.2)
         or HTK's ``2595 log10(1 + f / 700)`` (True; kapre 0.1.4 in openl3 0.3.1).
+    norm : {"slaney", None}, default="slaney"
+        ``"slaney"``: each triangle scaled to unit area in Hz (every OpenL3 front-end);
+        None: triangles peaking at 1, unnormalised (librosa's ``norm=None``, as in
+        McDonnell & Gao's front-end, :class:`sk_avsc.comparison.LogMelSpectrogram`).
     dtype : {numpy.float32, numpy.float64}, default=numpy.float32
         Storage type while the matrix is built, as librosa's ``dtype``.
 
@@ -367,9 +372,9 @@ def mel_filterbank(n_fft: int = 2048, n_mels: int = 128, sr: int = TARGET_SR, *,
     -------
     filterbank : ndarray of shape (n_fft // 2 + 1, n_mels), of ``dtype``
         Triangular filters, ``n_mels + 2`` edges equally spaced on the mel scale, each
-        normalised to unit area in Hz (``2 / (f[i + 2] - f[i])``, librosa's
-        ``norm="slaney"``, ``norm=1`` before librosa 0.8): multiply a spectrum by it to get
-        mel bands. Read-only.
+        normalised to unit area in Hz with ``norm="slaney"`` (``2 / (f[i + 2] - f[i])``,
+        ``norm=1`` before librosa 0.8): multiply a spectrum by it to get mel bands.
+        Read-only.
 
     Notes
     -----
@@ -385,9 +390,12 @@ def mel_filterbank(n_fft: int = 2048, n_mels: int = 128, sr: int = TARGET_SR, *,
     ((1025, 256), dtype('float32'))
     >>> mel_filterbank(2048, 128, htk=True, dtype=np.float64).dtype
     dtype('float64')
+    >>> float(mel_filterbank(2048, 128, htk=True, norm=None).max())
+    1.0
     """
     dtype = np.dtype(dtype)
-    key = (n_fft, n_mels, sr, bool(htk), dtype.str)
+    check_choice("norm", norm, ("slaney", None), owner="mel_filterbank")
+    key = (n_fft, n_mels, sr, bool(htk), norm, dtype.str)
     if key not in _MEL_CACHE:
         fftfreqs = np.fft.rfftfreq(n=n_fft, d=1.0 / sr)
         mel_f = _mel_to_hz(np.linspace(_hz_to_mel(0.0, htk), _hz_to_mel(sr / 2.0, htk),
@@ -399,8 +407,9 @@ def mel_filterbank(n_fft: int = 2048, n_mels: int = 128, sr: int = TARGET_SR, *,
             lower = -ramps[i] / fdiff[i]
             upper = ramps[i + 2] / fdiff[i + 1]
             weights[i] = np.maximum(0, np.minimum(lower, upper))
-        enorm = 2.0 / (mel_f[2:n_mels + 2] - mel_f[:n_mels])
-        weights *= enorm[:, np.newaxis]
+        if norm == "slaney":
+            enorm = 2.0 / (mel_f[2:n_mels + 2] - mel_f[:n_mels])
+            weights *= enorm[:, np.newaxis]
         filterbank = np.ascontiguousarray(weights.T)
         filterbank.setflags(write=False)
         _MEL_CACHE[key] = filterbank

@@ -132,7 +132,7 @@ def fitted():
     rng = np.random.default_rng(0)
     X = rng.integers(0, 256, size=(4, 2, 2, 32, 32, 3), dtype=np.uint8)
     y = np.array(["park", "bus", "park", "bus"])
-    clf = ResNet50FrameClassifier(max_epochs=1, batch_size=8, validation_fraction=0.5,
+    clf = ResNet50FrameClassifier(max_epochs=1, batch_size=8, validation_split=0.5,
                                   random_state=0)
     with pytest.warns(RandomWeightsWarning):
         clf.fit(X, y)

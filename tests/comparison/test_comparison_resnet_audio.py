@@ -132,3 +132,28 @@ def test_sklearn_conventions():
     assert clone(small()).get_params() == small().get_params()
     check_no_attributes_set_in_init("ResNetAudioClassifier", est)
     check_parameters_default_constructible("ResNetAudioClassifier", est)
+
+
+def test_validation_split_holds_out_clips_as_skorch_mlp_classifier_does():
+    from sk_avsc import SkorchMLPClassifier
+    from sk_avsc.neural import split_train_valid
+
+    rng = np.random.default_rng(0)
+    y = np.array(["bus", "park"] * 6)
+    X = rng.normal(size=(12, 2, 4, 8)).astype(np.float32)
+    groups = np.repeat(np.arange(6), 2)
+    clf = ResNetAudioClassifier(width=2, n_stages=1, n_blocks=1, max_epochs=1, batch_size=4,
+                                crop_length=None, validation_split=0.34, random_state=0)
+    clf.fit(X, y, groups=groups)
+    assert np.isfinite(clf.net_.history[-1, "valid_loss"])  # monitored
+    # the same clips as SkorchMLPClassifier's split of the same seed
+    rs = np.random.RandomState(0)
+    rs.randint(np.iinfo(np.int32).max)
+    train, valid = split_train_valid(X, y, 0.34, groups, rs, owner="t")
+    assert len(valid) and not set(groups[train]) & set(groups[valid])
+    mlp = SkorchMLPClassifier(validation_split=0.34, random_state=0)
+    rs2 = np.random.RandomState(0)
+    rs2.randint(np.iinfo(np.int32).max)
+    np.testing.assert_array_equal(mlp._split(X, y, 0.34, groups, rs2)[1], valid)
+    with pytest.raises(ParameterError, match="validation_split must be"):
+        ResNetAudioClassifier(validation_split=1.5).fit(X, y)
