@@ -35,6 +35,7 @@ from .systems import (
     COMPARISON_SYSTEMS,
     FRONTEND_COLUMNS,
     PAPER_ACCURACY,
+    PAPER_FRONTEND,
     SYSTEM_FEATURES,
     SYSTEMS,
     VALIDATION_SPLITS,
@@ -96,12 +97,13 @@ def _embedder(settings: dict, *, cache_dir, n_jobs, device, verbose):
     front_end_weights(settings["weights"], option=_WEIGHTS_OPTION)
     return make_embedder(weights=settings["weights"], hop_size=settings["hop_size"],
                          duration=settings["duration"], batch_size=settings["batch_size"],
+                         frontend=settings.get("frontend", "kapre"),
                          cache_dir=cache_dir, n_jobs=n_jobs, device=device, verbose=verbose)
 
 
 def extract(root, out, *, subsets=("fold1_train", "fold1_evaluate"), kinds=("openl3",),
-            weights=None, hop_size=0.1, duration=None, batch_size=32, device="cpu",
-            n_jobs=None, on_missing="drop", verbose=1) -> dict:
+            weights=None, hop_size=0.1, duration=None, frontend=PAPER_FRONTEND, batch_size=32,
+            device="cpu", n_jobs=None, on_missing="drop", verbose=1) -> dict:
     """Extract the features of ``kinds`` of every clip of ``subsets`` into ``out``.
 
     ``"openl3"`` features go to the store ``out``, ``"logmel"`` and ``"frames"`` ones to
@@ -119,7 +121,8 @@ def extract(root, out, *, subsets=("fold1_train", "fold1_evaluate"), kinds=("ope
     for kind in kinds:
         if kind == "openl3":
             settings = _extract_openl3(root, out, datasets, weights=weights, hop_size=hop_size,
-                                       duration=duration, batch_size=batch_size,
+                                       duration=duration, frontend=frontend,
+                                       batch_size=batch_size,
                                        device=device, n_jobs=n_jobs, verbose=verbose)
         else:
             settings = _extract_arrays(root, out, datasets, kind,
@@ -132,8 +135,8 @@ _TABLE_COLUMNS = ["filename", "filename_audio", "filename_video", "scene_label",
                   "target"]
 
 
-def _extract_openl3(root, out, datasets, *, weights, hop_size, duration, batch_size, device,
-                    n_jobs, verbose):
+def _extract_openl3(root, out, datasets, *, weights, hop_size, duration, frontend, batch_size,
+                    device, n_jobs, verbose):
     settings = {
         "root": str(Path(root).resolve()),
         # a weights folder is kept absolute: predict builds the front end from it later
@@ -141,6 +144,7 @@ def _extract_openl3(root, out, datasets, *, weights, hop_size, duration, batch_s
             Path(weights).expanduser().resolve()),
         "hop_size": hop_size,
         "duration": duration,
+        "frontend": frontend,
         "batch_size": batch_size,
         "audio_dim": 512,
         "center": True,
@@ -167,7 +171,7 @@ def _extract_arrays(root, out, datasets, kind, *, duration, verbose):
     """Log-mels or frames of every clip, cached per clip, into the store ``out/<kind>``."""
     frontend = make_frontend(kind, duration=duration)
     settings = {"root": str(Path(root).resolve()), "kind": kind, "duration": duration,
-                "frontend": frontend.get_params()}
+                "extractor": frontend.get_params()}
     store = FeatureStore.create(store_path(out, kind), settings)
     for subset, ds in datasets.items():
         if verbose:
@@ -199,8 +203,9 @@ def _check_store_leaks(store):
 # --- train -----------------------------------------------------------------------------------
 
 #: What a model file records of its features' settings (per kind for comparison systems).
-_OPENL3_MODEL_SETTINGS = ("weights", "hop_size", "duration", "batch_size", "audio_dim", "center")
-_ARRAY_MODEL_SETTINGS = ("kind", "duration", "frontend")
+_OPENL3_MODEL_SETTINGS = ("weights", "hop_size", "duration", "frontend", "batch_size",
+                          "audio_dim", "center")
+_ARRAY_MODEL_SETTINGS = ("kind", "duration", "extractor")
 
 
 def train(features, system, out, *, subset="fold1_train", split="auto", epochs=None,
@@ -228,7 +233,7 @@ def train(features, system, out, *, subset="fold1_train", split="auto", epochs=N
     pipe.fit(X, y, clf__groups=groups)
     seconds = time.perf_counter() - t0
     if kinds == ("openl3",):
-        recorded = {k: settings["openl3"][k] for k in _OPENL3_MODEL_SETTINGS}
+        recorded = {k: settings["openl3"].get(k) for k in _OPENL3_MODEL_SETTINGS}
     else:
         recorded = {kind: {k: settings[kind].get(k) for k in _ARRAY_MODEL_SETTINGS}
                     for kind in kinds}
@@ -397,7 +402,7 @@ def predict(model_path, inputs, out, *, subset="fold1_test", per="clip", device=
 def reproduce(root, out, *, quick=False, weights=None, device="cpu", n_jobs=None,
               epochs=None, batch_size=None, hop_size=None, duration=None, split="auto",
               random_state=0, all_systems=False, resnet50_weights=None, crop_length=400,
-              verbose=1) -> dict:
+              frontend=PAPER_FRONTEND, verbose=1) -> dict:
     """Table 2: the five systems (with ``all_systems``, the three comparison systems too)
     trained on fold1_train, tested on fold1_evaluate, beside the paper's figures."""
     from .report import write_comparison
@@ -411,8 +416,12 @@ def reproduce(root, out, *, quick=False, weights=None, device="cpu", n_jobs=None
     systems = SYSTEMS + (COMPARISON_SYSTEMS if all_systems else ())
     kinds = tuple(dict.fromkeys(k for s in systems for k in SYSTEM_FEATURES[s]))
     features = out / "features"
+    if verbose and "openl3" in kinds:
+        paper = " (openl3 0.3.1's, as the paper)" if frontend == PAPER_FRONTEND else ""
+        print(f"OpenL3 audio front-end: {frontend}{paper}", file=sys.stderr)
     extract(root, features, kinds=kinds, weights=weights, hop_size=hop_size,
-            duration=duration, device=device, n_jobs=n_jobs, verbose=verbose)
+            duration=duration, frontend=frontend, device=device, n_jobs=n_jobs,
+            verbose=verbose)
     results = {}
     import torch
 

@@ -60,9 +60,10 @@ STORE_FILE = "store.json"
 #: Kinds of features: OpenL3 window embeddings, McDonnell's log-mels, video frames.
 KINDS = ("openl3", "logmel", "frames")
 #: Settings that must match for features to be added to an existing store.
-SETTINGS_CHECKED = ("kind", "weights", "hop_size", "duration", "frontend")
+SETTINGS_CHECKED = ("kind", "weights", "hop_size", "duration", "frontend", "extractor")
 #: Settings that change the features: a model must be used on features made with its own.
-MODEL_SETTINGS = ("kind", "weights", "hop_size", "duration", "audio_dim", "center", "frontend")
+MODEL_SETTINGS = ("kind", "weights", "hop_size", "duration", "audio_dim", "center", "frontend",
+                  "extractor")
 #: Seconds to wait for another process's lock (held only while files are written).
 LOCK_TIMEOUT = 600.0
 
