@@ -32,7 +32,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._meta import any_non_deterministic, predict_from_proba, representation, route_fit
 from ._validation import check_int, check_real, check_validation_split
 from .exceptions import ParameterError
-from .neural import SkorchMLPClassifier, _FractionSplit
+from ._net_training import _FractionSplit
+from .neural import SkorchMLPClassifier
 
 __all__ = ["StackedAVClassifier", "LateFusionClassifier"]
 

@@ -14,7 +14,7 @@ from torch import nn
 from .._validation import check_choice, check_int, check_real, check_validation_split
 from ..aggregation import AGGREGATION_METHODS, aggregate_windows
 from ..exceptions import ParameterError
-from ..neural import (
+from .._net_training import (
     _DropBatchHistory,
     _KeepBest,
     _Net,

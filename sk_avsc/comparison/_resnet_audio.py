@@ -14,7 +14,7 @@ from torch import nn
 
 from .._validation import check_int, check_real, check_validation_split
 from ..exceptions import ParameterError
-from ..neural import (
+from .._net_training import (
     _BatchData,
     _BatchIterator,
     _DropBatchHistory,

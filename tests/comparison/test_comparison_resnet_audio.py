@@ -136,7 +136,7 @@ def test_sklearn_conventions():
 
 def test_validation_split_holds_out_clips_as_skorch_mlp_classifier_does():
     from sk_avsc import SkorchMLPClassifier
-    from sk_avsc.neural import split_train_valid
+    from sk_avsc._net_training import split_train_valid
 
     rng = np.random.default_rng(0)
     y = np.array(["bus", "park"] * 6)
