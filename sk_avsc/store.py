@@ -33,6 +33,9 @@ the table. ``store.json`` is read, modified and written under an exclusive
 :class:`filelock.FileLock`, and so are the settings check and the subset's files, so
 that concurrent ``extract`` runs into one folder neither lose a subset nor mix
 settings.
+
+Over 600 lines: one store with two layouts (window embeddings in ``.npz``, memory-mapped
+log-mel and frame arrays) that share the locking, checksums and torn-write checks.
 """
 
 from __future__ import annotations

@@ -26,6 +26,9 @@ keeps them): :func:`load_audio_embedding_model`, :func:`load_audio_embedding_mod
 PyTorch networks (not Keras models), find the weights as
 :func:`~sk_avsc.openl3.load_audio_model` does, and raise
 :class:`~sk_avsc.openl3.openl3_exceptions.OpenL3Error`.
+
+Just over 600 lines: the two networks plus openl3 0.4.2's model-loading names
+(``load_audio_embedding_model`` ...), which openl3 users import from this module.
 """
 
 from __future__ import annotations
