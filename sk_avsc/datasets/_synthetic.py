@@ -34,11 +34,19 @@ def _rgb(hue: float, sat: float, val: float) -> np.ndarray:
 
 
 def _class_factors(n_classes: int) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Sound group and look group of each class: classes fill an n_sound x n_look grid."""
-    n_look = max(2, math.ceil(math.sqrt(n_classes)))
-    n_sound = math.ceil(n_classes / n_look)
+    """Sound group and look group of each class, in blocks of three classes.
+
+    In block ``b`` (classes ``3b``, ``3b + 1``, ``3b + 2``) the first two share a sound
+    and the last two share a look, so audio alone confuses ``3b`` with ``3b + 1``, video
+    alone ``3b + 1`` with ``3b + 2``, and the pair (sound, look) is unique to each class.
+    """
     k = np.arange(n_classes)
-    return k // n_look, k % n_look, n_sound, n_look
+    block, r = k // 3, k % 3
+    sound = 2 * block + (r == 2)
+    look = 2 * block + (r > 0)
+    # group ids without gaps (a last block of one or two classes uses fewer)
+    sound, look = np.unique(sound, return_inverse=True)[1], np.unique(look, return_inverse=True)[1]
+    return sound, look, int(sound.max()) + 1, int(look.max()) + 1
 
 
 def _location_params(rng: np.random.Generator, frame_size: tuple[int, int]) -> dict:
