@@ -58,6 +58,7 @@ _SUBMODULES = {
     "store",
     "comparison",
     "hear",
+    "demo",
     "cli",
     "exceptions",
 }

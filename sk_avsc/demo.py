@@ -25,7 +25,7 @@ from ._validation import check_bool, check_choice, check_device, check_int, chec
 from .exceptions import ParameterError, RandomWeightsWarning, WeightsError
 from .systems import PAPER_ACCURACY, SYSTEMS, front_end_weights
 
-__all__ = ["run_demo", "DEFAULT_OUT"]
+__all__ = ["run_demo", "official_weights_available", "DEFAULT_OUT"]
 
 #: Where ``sk-avsc demo`` keeps its results unless told otherwise.
 DEFAULT_OUT = "sk-avsc-demo"
@@ -42,7 +42,7 @@ _SIZES = {
         "train": dict(epochs=40, batch_size=32),
     },
     "tiny": {
-        "data": dict(n_classes=3, n_cities=1, n_locations=2, clips_per_location=1,
+        "data": dict(n_classes=3, n_cities=1, n_locations=3, clips_per_location=1,
                      duration=1.0, fps=2),
         "hop_size": 0.5,
         "train": dict(epochs=2, batch_size=8),
@@ -225,7 +225,7 @@ def run_demo(out=DEFAULT_OUT, *, force: bool = False, n_seeds: int = 3, random_s
         Torch device of the embedding networks and the classifiers.
     size : {"full", "tiny"}, default="full"
         ``"full"``: the demo, 10 classes and 180 clips (about 4 minutes on two CPU
-        cores); ``"tiny"``: 3 classes and 6 clips, seconds, for tests.
+        cores); ``"tiny"``: 3 classes and 9 clips, seconds, for tests.
     verbose : int, default=1
         Progress on stderr when > 0.
 
