@@ -184,7 +184,7 @@ def _markdown(summary: dict, *, n_seeds: int, weights: str, test: dict) -> str:
         "",
         "By design, audio alone cannot tell " + _join(audio_pairs) + " apart, and video "
         "alone cannot tell " + _join(video_pairs) + " apart; each class has its own pair of "
-        "sound and look, so the fusion systems can get every class right.",
+        "sound and look, so only a system that uses both can tell every class apart.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -264,6 +264,7 @@ def run_demo(out=DEFAULT_OUT, *, force: bool = False, n_seeds: int = 3, random_s
     """
     from . import cli
     from .datasets import load_tau2021, make_av_scenes
+    from .store import FeatureStore
 
     owner = "run_demo"
     out = Path(check_path("out", out, owner=owner)).expanduser().absolute()
@@ -299,8 +300,6 @@ def run_demo(out=DEFAULT_OUT, *, force: bool = False, n_seeds: int = 3, random_s
                     hop_size=setting["hop_size"], duration=data["duration"], device=device,
                     verbose=verbose)
     test_frame = load_tau2021(root, subset="fold1_evaluate").frame
-    from .store import FeatureStore
-
     X_test, _ = FeatureStore.open(features).read_subset("fold1_evaluate")
     test = {"clips": len(test_frame), "windows": int(X_test.shape[0] * X_test.shape[1]),
             "classes": int(test_frame["scene_label"].nunique()),

@@ -43,5 +43,6 @@ def test_sound_and_look_groups_survive_random_openl3(tmp_path):
     # on unseen locations: audio embeddings tell the sound groups apart, image embeddings
     # the look groups (that neither carries the other's distinction is by construction and
     # checked on hand-made features in test_synthetic.py)
-    assert score(audio, sound) > 0.85
-    assert score(video, look) > 0.85
+    # (3 groups each, half the clips in the largest: 0.5 without the cue)
+    assert score(audio, sound) > 0.8
+    assert score(video, look) > 0.8
