@@ -59,6 +59,7 @@ _SUBMODULES = {
     "store",
     "comparison",
     "hear",
+    "demo",
     "cli",
     "exceptions",
 }

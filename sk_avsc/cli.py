@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import tempfile
 import time
 import traceback
 import warnings
@@ -24,11 +23,14 @@ import numpy as np
 from ._io import atomic_write, remove_stale_temps, write_text
 from ._validation import check_choice, check_device, check_hop_size, check_int, check_real
 from ._version import __version__
+from .demo import DEFAULT_OUT as DEFAULT_DEMO_OUT
+from .demo import run_demo
+from .openl3 import _cli as openl3_cli
+from .openl3.frontend import FRONTENDS
 from .exceptions import (
     RandomWeightsWarning,
     SkAvscError,
     SkAvscWarning,
-    WeightsError,
 )
 from .store import KINDS, FeatureStore, cached_clip_features, read_features, store_path
 from .systems import (
@@ -70,15 +72,6 @@ class _Fail(SkAvscError):
 
 def _weights_arg(value):
     return None if value in (None, "auto") else value
-
-
-def _official_weights_available() -> bool:
-    """Whether both official weight files are on this machine (never downloads)."""
-    try:
-        front_end_weights(None, download=False)
-    except WeightsError:
-        return False
-    return True
 
 
 def _output(path) -> Path:
@@ -169,16 +162,17 @@ def _extract_openl3(root, out, datasets, *, weights, hop_size, duration, fronten
 
 def _extract_arrays(root, out, datasets, kind, *, duration, verbose):
     """Log-mels or frames of every clip, cached per clip, into the store ``out/<kind>``."""
-    frontend = make_frontend(kind, duration=duration)
+    extractor = make_frontend(kind, duration=duration)
     settings = {"root": str(Path(root).resolve()), "kind": kind, "duration": duration,
-                "extractor": frontend.get_params()}
+                "extractor": extractor.get_params()}
     store = FeatureStore.create(store_path(out, kind), settings)
     for subset, ds in datasets.items():
         if verbose:
             print(f"extracting {kind} of {len(ds.frame)} clips of {subset} ...",
                   file=sys.stderr)
         files = ds.frame[FRONTEND_COLUMNS[kind]].tolist()
-        clips = cached_clip_features(frontend, files, cache_dir=store.cache_dir, modality=kind)
+        clips = cached_clip_features(extractor, files, cache_dir=store.cache_dir,
+                                     modality=kind)
         store.write_subset(subset, clips, ds.frame[_TABLE_COLUMNS],
                            target_names=ds.target_names)
     _check_store_leaks(store)
@@ -397,7 +391,7 @@ def predict(model_path, inputs, out, *, subset="fold1_test", per="clip", device=
     return len(rows)
 
 
-# --- reproduce and demo ----------------------------------------------------------------------
+# --- reproduce -----------------------------------------------------------------------------------
 
 def reproduce(root, out, *, quick=False, weights=None, device="cpu", n_jobs=None,
               epochs=None, batch_size=None, hop_size=None, duration=None, split="auto",
@@ -451,42 +445,6 @@ def reproduce(root, out, *, quick=False, weights=None, device="cpu", n_jobs=None
     return results
 
 
-#: The demo's dataset and training: 32 clips of 2 s, small batches and more epochs than the
-#: paper's so that the heads take enough optimisation steps on tiny data.
-_DEMO_DATA = dict(n_classes=4, n_cities=2, n_locations=2, clips_per_location=2, duration=2.0)
-_DEMO_TRAIN = dict(epochs=100, batch_size=16)
-
-
-def demo(*, out=None, device="cpu", random_state=0, verbose=1) -> dict:
-    """``reproduce --quick`` on a freshly generated synthetic dataset."""
-    from .datasets import make_av_scenes
-
-    official = _official_weights_available()
-    weights = None if official else "random"
-    if official:
-        print("OpenL3 weights: official (found locally)")
-    else:
-        print("OpenL3 weights: RANDOM (official weights not found locally): the embeddings "
-              "are random features, so the figures show that the pipeline runs and that "
-              "fusion helps on synthetic scenes, not OpenL3's quality")
-    with tempfile.TemporaryDirectory(prefix="sk-avsc-demo-") as tmp:
-        work = Path(out) if out is not None else Path(tmp)
-        root = make_av_scenes(work / "data", **_DEMO_DATA, random_state=random_state,
-                              overwrite=True)
-        print(f"synthetic dataset: {root} ({_DEMO_DATA['n_classes']} classes; audio tells "
-              "some apart, video others)")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RandomWeightsWarning)
-            results = reproduce(root, work / "run", quick=True, weights=weights, device=device,
-                                random_state=random_state, verbose=verbose, **_DEMO_TRAIN)
-        if out is None:
-            print("(files deleted; 'sk-avsc demo --out DIR' keeps the data, models, "
-                  "results.md and fig2.png)")
-        else:
-            print(f"files: {work} (results in {work / 'run'}: results.md, fig2.png, models/)")
-    return results
-
-
 # --- argument parsing ------------------------------------------------------------------------
 
 def _argument_type(convert, check):
@@ -508,11 +466,21 @@ _positive_int = _argument_type(int, lambda v: check_int("the value", v, low=1))
 _positive_float = _argument_type(
     float, lambda v: check_real("the value", v, low=0, low_open=True))
 _hop_seconds = _argument_type(float, lambda v: check_hop_size(v, name="the hop size"))
+_seed = _argument_type(int, lambda v: check_int("the seed", v, low=0))
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` with each option's default, except where there is none (None, a flag)."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="sk-avsc",
+        prog="sk-avsc", formatter_class=_HelpFormatter,
         description="Audio-visual scene classification with OpenL3 embeddings "
                     "(Wang et al., ICASSP 2021).")
     p.add_argument("--version", action="version", version=f"sk-avsc {__version__}")
@@ -528,6 +496,12 @@ def _parser() -> argparse.ArgumentParser:
                         choices=VALIDATION_SPLITS,
                         help="validation split by location (auto: the authors' when it "
                              "applies, else by location); none: no validation set")
+
+    def frontend_opts(sp):
+        sp.add_argument("--frontend", default=PAPER_FRONTEND, choices=FRONTENDS,
+                        help="OpenL3 audio front-end: kapre-0.1.4 is openl3 0.3.1's, whose "
+                             "features the paper used; kapre is openl3 0.4.2's default "
+                             "(embeddings ~0.23 relative L2 apart)")
 
     def comparison_opts(sp):
         sp.add_argument("--resnet50-weights", default=None, metavar="FILE",
@@ -550,52 +524,61 @@ def _parser() -> argparse.ArgumentParser:
                          "'random' (for tests), or a folder holding both official files, "
                          "openl3_audio_mel256_env.h5 and openl3_image_mel256_env.h5 "
                          "(.h5.gz too)")
-    sp.add_argument("--hop-size", type=_hop_seconds, default=0.1, help="seconds")
+    sp.add_argument("--hop-size", type=_hop_seconds, default=0.1,
+                    help="seconds between windows, as in the paper")
     sp.add_argument("--duration", type=_positive_float, default=None,
-                    help="crop/pad clips to this many seconds (TAU: 10)")
-    sp.add_argument("--n-jobs", type=int, default=None)
+                    help="crop/pad clips to this many seconds (TAU: 10; default: each "
+                         "clip's own length)")
+    frontend_opts(sp)
+    sp.add_argument("--n-jobs", type=int, default=None,
+                    help="clips embedded in parallel (-1: all cores; default: one at a time)")
     sp.add_argument("--on-missing", choices=("drop", "raise"), default="drop",
                     help="clips whose WAV or MP4 is missing: leave out with a warning, or stop")
     device_opts(sp)
 
     sp = sub.add_parser("train", help="train one of the paper's eight systems")
     sp.add_argument("features", help="features folder made by extract")
-    sp.add_argument("--system", required=True, choices=available_systems())
+    sp.add_argument("--system", required=True, choices=available_systems(),
+                    help="the system to train (audio ... proposed: the paper's five; "
+                         "mcdonnell, resnet50, ensemble: its comparison systems)")
     sp.add_argument("--out", required=True, help="model file (.joblib), written atomically")
-    sp.add_argument("--subset", default="fold1_train")
+    sp.add_argument("--subset", default="fold1_train", help="stored subset to train on")
     split_opts(sp)
     sp.add_argument("--epochs", type=_positive_int, default=None,
                     help="default: the system's recipe (200; mcdonnell 510; resnet50 30)")
     sp.add_argument("--batch-size", type=_positive_int, default=None,
                     help="default: the system's recipe (64; mcdonnell 32)")
-    sp.add_argument("--random-state", type=int, default=0)
+    sp.add_argument("--random-state", type=int, default=0,
+                    help="seed of the networks and the validation split")
     comparison_opts(sp)
     device_opts(sp)
 
     safety = f"Safety of model files: {_MODEL_SAFETY}"
     sp = sub.add_parser("evaluate", help="scores, confusion matrix and class-wise chart",
                         description=f"Score a model on stored features. {safety}")
-    sp.add_argument("model")
-    sp.add_argument("features")
-    sp.add_argument("--subset", default="fold1_evaluate")
+    sp.add_argument("model", help="model file made by train")
+    sp.add_argument("features", help="feature store made by extract")
+    sp.add_argument("--subset", default="fold1_evaluate", help="stored subset to test on")
     sp.add_argument("--out", required=True, help="output folder")
 
     sp = sub.add_parser("predict", help="DCASE 2021 Task 1B submission file",
                         description=f"Write a DCASE 2021 Task 1B submission file. {safety}")
-    sp.add_argument("model")
+    sp.add_argument("model", help="model file made by train")
     sp.add_argument("inputs", nargs="+", help="a dataset root, or audio files "
                     "(their videos are looked up as ../video/<name>.mp4)")
     sp.add_argument("--out", required=True, help="output .csv (tab-separated)")
     sp.add_argument("--subset", default="fold1_test", help="list to use with a dataset root")
     sp.add_argument("--per", choices=("clip", "segment"), default="clip",
                     help="one row per clip or per 1-s segment")
-    sp.add_argument("--n-jobs", type=int, default=None)
+    sp.add_argument("--n-jobs", type=int, default=None,
+                    help="clips embedded in parallel (-1: all cores; default: one at a time)")
     device_opts(sp)
 
     sp = sub.add_parser("reproduce", help="Table 2: the five systems (--all: eight), side by "
                         "side with the paper")
-    sp.add_argument("root")
-    sp.add_argument("--out", required=True)
+    sp.add_argument("root", help="dataset root (holds meta.csv, audio/, video/)")
+    sp.add_argument("--out", required=True,
+                    help="output folder: features/, models/, eval/, results.md, fig2.png")
     sp.add_argument("--quick", action="store_true",
                     help="hop 0.5 s and 30 epochs: minutes instead of hours")
     sp.add_argument("--weights", default="auto", help="as for extract")
@@ -607,17 +590,48 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--batch-size", type=_positive_int, default=None,
                     help="every system (default: each recipe's)")
     comparison_opts(sp)
-    sp.add_argument("--hop-size", type=_hop_seconds, default=None)
-    sp.add_argument("--duration", type=_positive_float, default=None)
+    sp.add_argument("--hop-size", type=_hop_seconds, default=None,
+                    help="seconds between windows (default: 0.1, the paper's; 0.5 with "
+                         "--quick)")
+    sp.add_argument("--duration", type=_positive_float, default=None,
+                    help="crop/pad clips to this many seconds (TAU: 10; default: each "
+                         "clip's own length)")
+    frontend_opts(sp)
     split_opts(sp)
-    sp.add_argument("--n-jobs", type=int, default=None)
-    sp.add_argument("--random-state", type=int, default=0)
+    sp.add_argument("--n-jobs", type=int, default=None,
+                    help="clips embedded in parallel (-1: all cores; default: one at a time)")
+    sp.add_argument("--random-state", type=int, default=0,
+                    help="seed of the networks and the validation split")
     device_opts(sp)
 
-    sp = sub.add_parser("demo", help="reproduce --quick on a generated synthetic dataset")
-    sp.add_argument("--out", default=None, help="keep the files here (default: a temp folder)")
-    sp.add_argument("--random-state", type=int, default=0)
+    sp = sub.add_parser(
+        "openl3", help="openl3's own command line: one .npz of embeddings per input file",
+        description="openl3 0.4.2's command line (the same options), on sk_avsc's port: "
+                    "writes <name>[_<suffix>].npz (embedding, timestamps) for every audio, "
+                    "image or video file given or found in a folder given.")
+    openl3_cli.add_arguments(sp)
+
+    sp = sub.add_parser(
+        "demo", help="the five systems on generated synthetic scenes; results kept",
+        description="Train and test the paper's five systems on a generated synthetic "
+                    "dataset (10 classes; audio tells some apart, video others) with the "
+                    "official OpenL3 weights if they are on this machine, else random ones "
+                    "(never downloads). Keeps the data, features, models, results.md and "
+                    "fig2.png in --out. A few minutes on 2 CPU cores.")
+    sp.add_argument("--out", default=DEFAULT_DEMO_OUT,
+                    help="folder for the results, created if needed; it must be empty "
+                         "unless --force")
+    sp.add_argument("--force", action="store_true",
+                    help="replace the files of an earlier demo in a non-empty --out")
+    sp.add_argument("--seeds", type=_positive_int, default=3,
+                    help="training seeds; the table shows the mean and sd over them")
+    sp.add_argument("--random-state", type=_seed, default=0,
+                    help="seed of the dataset and of the first training run")
     device_opts(sp)
+    sp.add_argument("--size", choices=("full", "tiny"), default="full",
+                    help=argparse.SUPPRESS)  # tiny: for tests
+    for command in sub.choices.values():  # subparsers do not inherit the formatter
+        command.formatter_class = _HelpFormatter
     return p
 
 
@@ -647,8 +661,8 @@ def _run(args, verbose) -> int:
             subsets = tuple(args.subset or ("fold1_train", "fold1_evaluate"))
             extract(args.root, args.out, subsets=subsets, kinds=tuple(args.kind or ("openl3",)),
                     weights=_weights_arg(args.weights), hop_size=args.hop_size,
-                    duration=args.duration, device=args.device, n_jobs=args.n_jobs,
-                    on_missing=args.on_missing, verbose=verbose)
+                    duration=args.duration, frontend=args.frontend, device=args.device,
+                    n_jobs=args.n_jobs, on_missing=args.on_missing, verbose=verbose)
         elif args.command == "train":
             train(args.features, args.system, args.out, subset=args.subset, split=args.split,
                   epochs=args.epochs, batch_size=args.batch_size, device=args.device,
@@ -666,10 +680,13 @@ def _run(args, verbose) -> int:
                       hop_size=args.hop_size, duration=args.duration, split=args.split,
                       random_state=args.random_state, all_systems=args.all_systems,
                       resnet50_weights=args.resnet50_weights, crop_length=args.crop_length,
-                      verbose=verbose)
+                      frontend=args.frontend, verbose=verbose)
+        elif args.command == "openl3":
+            openl3_cli.run(args)
         elif args.command == "demo":
-            demo(out=args.out, device=args.device, random_state=args.random_state,
-                 verbose=verbose)
+            run_demo(args.out, force=args.force, n_seeds=args.seeds,
+                     random_state=args.random_state, device=args.device, size=args.size,
+                     verbose=verbose)
     except (SkAvscError, OSError) as exc:
         if args.debug:
             traceback.print_exc()

@@ -2,6 +2,7 @@
 
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
@@ -29,10 +30,10 @@ def test_sound_and_look_groups_survive_random_openl3(tmp_path):
                                     OpenL3FrameEmbedder(**side)).fit_transform(ds.data)
     finally:
         torch.set_num_threads(threads)
-    # clip means of the window embeddings; documented design for 4 classes:
-    # sound group k // 2, look group k % 2
+    # clip means of the window embeddings; documented design for 4 classes: sound groups
+    # [0, 0, 1, 2], look groups [0, 1, 1, 2] (blocks of three classes)
     audio, video = X[:, :, :512].mean(1), X[:, :, 512:].mean(1)
-    sound, look = ds.target // 2, ds.target % 2
+    sound, look = np.array([0, 0, 1, 2])[ds.target], np.array([0, 1, 1, 2])[ds.target]
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
 
     def score(features, target):
@@ -42,5 +43,6 @@ def test_sound_and_look_groups_survive_random_openl3(tmp_path):
     # on unseen locations: audio embeddings tell the sound groups apart, image embeddings
     # the look groups (that neither carries the other's distinction is by construction and
     # checked on hand-made features in test_synthetic.py)
-    assert score(audio, sound) > 0.85
-    assert score(video, look) > 0.85
+    # (3 groups each, half the clips in the largest: 0.5 without the cue)
+    assert score(audio, sound) > 0.8
+    assert score(video, look) > 0.8

@@ -223,3 +223,17 @@ def test_python_dash_m(official_weights, media_dir, tmp_path):
 def test_main_missing_input(capsys):
     assert main(["audio", "/no/such.wav"]) == 1
     assert "Could not find /no/such.wav" in capsys.readouterr().err
+
+
+def test_sk_avsc_openl3_subcommand_is_the_same_command(official_weights, media_dir, tmp_path):
+    # `sk-avsc openl3 ...` and `python -m sk_avsc.openl3 ...` write the same files
+    from sk_avsc.cli import main as sk_avsc_main
+
+    argv = ["audio", str(media_dir / "chirp_1s.wav"), *_AUDIO_OPTIONS, "-t", "0.5", "-q"]
+    assert sk_avsc_main(["openl3", *argv, "--output-dir", str(tmp_path / "a")]) == 0
+    assert main([*argv, "--output-dir", str(tmp_path / "b")]) == 0
+    with np.load(tmp_path / "a" / "chirp_1s.npz") as a, \
+            np.load(tmp_path / "b" / "chirp_1s.npz") as b:
+        np.testing.assert_array_equal(a["embedding"], b["embedding"])
+        np.testing.assert_array_equal(a["timestamps"], b["timestamps"])
+        assert a["embedding"].ndim == 2 and len(a["timestamps"]) == len(a["embedding"])
