@@ -6,6 +6,17 @@ An implementation of the system of Wang, Mesaros, Heittola and Virtanen,
 the official weight files), z-scoring, PyTorch classifier heads wrapped with
 skorch, and the paper's two-stage audio-visual fusion.
 
+Layout: the OpenL3 port (:mod:`sk_avsc.openl3`) and the estimators built on it
+(``embedders``, ``preprocessing``, ``neural``, ``fusion``, ``aggregation``, and
+``comparison`` for the paper's baselines) are the building blocks; ``systems`` builds the
+paper's front end and its eight systems by name; ``store`` keeps extracted features on
+disk; ``metrics`` scores and ``report`` writes tables and figures; ``datasets`` reads TAU
+and makes synthetic data; ``experiment`` is the paper's procedure (extract, train,
+evaluate, predict, reproduce), ``demo`` runs it on synthetic scenes, and ``cli`` only
+parses arguments. One home each: window timing in ``openl3.framing``, clip decisions in
+``aggregation``, skorch training in ``_net_training``, parameter checks in
+``_validation``, atomic writes in ``_io``.
+
 Public names are imported lazily, so ``import sk_avsc`` stays cheap and does
 not load torch until an estimator or the OpenL3 port is used.
 """
@@ -60,6 +71,7 @@ _SUBMODULES = {
     "comparison",
     "hear",
     "demo",
+    "experiment",
     "cli",
     "exceptions",
 }

@@ -262,7 +262,7 @@ def run_demo(out=DEFAULT_OUT, *, force: bool = False, n_seeds: int = 3, random_s
     ...
     sk_avsc.exceptions.ParameterError: run_demo: the output folder ... is not empty ...
     """
-    from . import cli
+    from . import experiment as exp
     from .datasets import load_tau2021, make_av_scenes
     from .store import FeatureStore
 
@@ -296,7 +296,7 @@ def run_demo(out=DEFAULT_OUT, *, force: bool = False, n_seeds: int = 3, random_s
     features = out / "features"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RandomWeightsWarning)  # said above, once
-        cli.extract(root, features, weights=None if weights == "official" else "random",
+        exp.extract(root, features, weights=None if weights == "official" else "random",
                     hop_size=setting["hop_size"], duration=data["duration"], device=device,
                     verbose=verbose)
     test_frame = load_tau2021(root, subset="fold1_evaluate").frame
@@ -320,9 +320,9 @@ def run_demo(out=DEFAULT_OUT, *, force: bool = False, n_seeds: int = 3, random_s
             scores = {}
             for system in SYSTEMS:
                 model = folder / "models" / f"{system}.joblib"
-                cli.train(features, system, model, device=device, random_state=seed,
+                exp.train(features, system, model, device=device, random_state=seed,
                           verbose=0, **setting["train"])
-                scores[system] = cli.evaluate(model, features, folder / "eval" / system,
+                scores[system] = exp.evaluate(model, features, folder / "eval" / system,
                                               verbose=0)
             per_seed.append(scores)
             progress(f"seed {seed}: trained and tested {', '.join(SYSTEMS)} in "

@@ -430,12 +430,12 @@ def test_offline_weights_error_names_both_files(monkeypatch, tmp_path, capsys, s
 
 def test_reproduce_takes_split(monkeypatch, tmp_path, capsys):
     # item 10: the hint "pass --split none" holds for reproduce too
-    from sk_avsc import cli
+    from sk_avsc import cli, experiment
 
     seen = []
-    monkeypatch.setattr(cli, "extract", lambda *a, **k: None)
-    monkeypatch.setattr(cli, "train", lambda *a, **k: seen.append(k["split"]))
-    monkeypatch.setattr(cli, "evaluate", lambda *a, **k: {})
+    monkeypatch.setattr(experiment, "extract", lambda *a, **k: None)
+    monkeypatch.setattr(experiment, "train", lambda *a, **k: seen.append(k["split"]))
+    monkeypatch.setattr(experiment, "evaluate", lambda *a, **k: {})
     import sk_avsc.report
 
     monkeypatch.setattr(sk_avsc.report, "write_comparison", lambda *a, **k: "")

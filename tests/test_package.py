@@ -51,6 +51,7 @@ def test_api_reference_lists_every_public_name():
     for module in ("sk_avsc", "sk_avsc.openl3", "sk_avsc.embedders", "sk_avsc.datasets",
                    "sk_avsc.metrics", "sk_avsc.report", "sk_avsc.systems", "sk_avsc.store",
                    "sk_avsc.hear", "sk_avsc.aggregation", "sk_avsc.openl3.framing",
-                   "sk_avsc.comparison", "sk_avsc.demo"):
+                   "sk_avsc.comparison", "sk_avsc.demo",
+                   "sk_avsc.experiment"):
         names = set(importlib.import_module(module).__all__) - {"__version__"}
         assert not names - listed, (module, sorted(names - listed))
