@@ -67,6 +67,16 @@ def check_groups(groups, n: int, *, owner: str, per: str = "sample"):
     return groups
 
 
+def check_same_classes(owner, audio, video):
+    """The fitted ``audio`` and ``video`` classifiers' common ``classes_``; raise if they differ."""
+    if not np.array_equal(audio.classes_, video.classes_):
+        raise ParameterError(
+            f"{type(owner).__name__}: the audio and video classifiers learned different "
+            f"classes ({audio.classes_} vs {video.classes_})."
+        )
+    return audio.classes_
+
+
 def predict_from_proba(estimator, X):
     """``estimator.classes_`` at the argmax of ``estimator.predict_proba(X)``."""
     check_is_fitted(estimator)

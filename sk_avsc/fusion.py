@@ -29,7 +29,13 @@ from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, _routi
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._meta import any_non_deterministic, predict_from_proba, representation, route_fit
+from ._meta import (
+    any_non_deterministic,
+    check_same_classes,
+    predict_from_proba,
+    representation,
+    route_fit,
+)
 from ._validation import check_int, check_real, check_validation_split
 from .exceptions import ParameterError
 from ._net_training import _FractionSplit
@@ -509,12 +515,7 @@ class LateFusionClassifier(_AVBase):
         X, y, n_a, val = self._validate_fit(X, y, validation_data)
         components, routed = self._route(groups, validation_data)
         self._fit_stages(X, y, n_a, val, components, routed)
-        if not np.array_equal(self.audio_.classes_, self.video_.classes_):
-            raise ParameterError(
-                f"{type(self).__name__}: the audio and video classifiers learned different "
-                f"classes ({self.audio_.classes_} vs {self.video_.classes_})."
-            )
-        self.classes_ = self.audio_.classes_
+        self.classes_ = check_same_classes(self, self.audio_, self.video_)
         return self
 
     def predict_proba(self, X):

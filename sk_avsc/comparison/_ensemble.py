@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
 
-from .._meta import any_non_deterministic, route_fit
+from .._meta import any_non_deterministic, check_same_classes, route_fit
 from ..exceptions import ParameterError
 
 __all__ = ["AudioVisualEnsemble"]
@@ -185,12 +185,7 @@ class AudioVisualEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             if "validation_data" in params:
                 params["validation_data"] = v
             setattr(self, f"{side}_", clone(est).fit(X_side, y, **params))
-        if not np.array_equal(self.audio_.classes_, self.video_.classes_):
-            raise ParameterError(
-                f"{type(self).__name__}: the audio and video classifiers learned different "
-                f"classes ({self.audio_.classes_} vs {self.video_.classes_})."
-            )
-        self.classes_ = self.audio_.classes_
+        self.classes_ = check_same_classes(self, self.audio_, self.video_)
         return self
 
     def predict_proba(self, X):
