@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
 
-from .._meta import any_non_deterministic, check_same_classes, route_fit
+from .._meta import any_non_deterministic, check_same_classes, predict_from_proba, route_fit
 from ..exceptions import ParameterError
 
 __all__ = ["AudioVisualEnsemble"]
@@ -218,8 +218,7 @@ class AudioVisualEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_clips,)
         """
-        index = np.argmax(self.predict_proba(X), axis=1)
-        return self.classes_[index]
+        return predict_from_proba(self, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch.helper import predefined_split
 from torch import nn
 
+from .._meta import predict_from_proba
 from .._validation import check_choice, check_int, check_real, check_validation_split
 from ..aggregation import AGGREGATION_METHODS, aggregate_windows
 from ..exceptions import ParameterError
@@ -352,8 +353,7 @@ class ResNet50FrameClassifier(ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_clips,)
         """
-        index = np.argmax(self.predict_proba(X), axis=1)
-        return self.classes_[index]
+        return predict_from_proba(self, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
