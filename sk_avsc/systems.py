@@ -665,10 +665,9 @@ def front_end_weights(weights=None, *, download: bool = True,
         )
     found, missing = {}, []
     for modality, name in WEIGHT_FILES.items():
-        # the names resolve_weights accepts in a folder (name.h5, .h5.gz, -v0_4_0 ones)
-        hits = [folder / n for n in _download._candidate_names(name) if (folder / n).is_file()]
-        if hits:
-            found[modality] = hits[0]
+        path = _download.find_in_folder(folder, name)  # .h5, .h5.gz, -v0_4_0 names
+        if path is not None:
+            found[modality] = path
         else:
             missing.append(name)
     if missing:

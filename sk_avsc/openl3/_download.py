@@ -145,6 +145,19 @@ def _candidate_names(filename: str) -> list[str]:
     return [filename, filename + ".gz", remote[: -len(".gz")], remote]
 
 
+def find_in_folder(folder: str | os.PathLike, filename: str) -> Path | None:
+    """The weight file ``filename`` in ``folder`` under any name it is published as, or None.
+
+    ``name.h5``, ``name.h5.gz`` and the upstream ``-v0_4_0`` names are accepted, in that
+    order; nothing outside ``folder`` is searched.
+    """
+    folder = Path(folder)
+    for name in _candidate_names(filename):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
 def user_cache_dir() -> Path:
     """The per-user cache directory of sk_avsc (it may not exist yet).
 
@@ -484,13 +497,11 @@ def resolve_weights(
     """
     filename = weights_filename(modality, input_repr, content_type)
     dirs = search_dirs(weights_dir)
-    names = _candidate_names(filename)
     for d in dirs:
-        for name in names:
-            path = d / name
-            if path.is_file():
-                logger.debug("using weights %s", path)
-                return path
+        path = find_in_folder(d, filename)
+        if path is not None:
+            logger.debug("using weights %s", path)
+            return path
     logger.debug("%s not found in %s", filename, [str(d) for d in dirs])
 
     dest = _download_dir(weights_dir)
