@@ -65,7 +65,9 @@ _BUILDERS: dict[str, Callable] = {}
 #: stored array of its one kind, or ``{"audio": logmel, "video": frames}`` (ensemble).
 SYSTEM_FEATURES: dict[str, tuple[str, ...]] = {}
 # the published recipes' training: max_epochs and batch_size
-_RECIPES = {"openl3": (200, 64), "mcdonnell": (510, 32), "resnet50": (30, 64)}
+# each recipe's (max_epochs, batch_size, validation_split); McDonnell & Gao keep the last
+# epoch, so no validation set
+_RECIPES = {"openl3": (200, 64, 0.1), "mcdonnell": (510, 32, None), "resnet50": (30, 64, 0.1)}
 
 
 def _register(name: str, features=("openl3",)):
@@ -85,10 +87,9 @@ class _Recipe:
 
     def training(self, recipe: str) -> dict:
         """The training parameters of every network, with the recipe's defaults."""
-        epochs, batch = _RECIPES[recipe]
-        split = self.validation_split
-        if isinstance(split, str) and split == "default":  # the authors keep the last epoch
-            split = None if recipe == "mcdonnell" else 0.1
+        epochs, batch, split = _RECIPES[recipe]
+        if not (isinstance(self.validation_split, str) and self.validation_split == "default"):
+            split = self.validation_split
         return dict(max_epochs=epochs if self.max_epochs is None else self.max_epochs,
                     batch_size=batch if self.batch_size is None else self.batch_size,
                     device=self.device, random_state=self.random_state,
