@@ -70,8 +70,8 @@ def scores_to_markdown(scores: Mapping[str, dict], *, reference: Mapping[str, fl
         return "-" if x is None else f"{x:.3f}"
 
     lines = [
-        "| system | accuracy (%) | paper: TAU 2021, official weights (%) | log loss | log loss (micro) "
-        "| 1-s accuracy (%) | 1-s log loss |",
+        "| system | accuracy (%) | paper: TAU 2021, official weights (%) | log loss "
+        "| log loss (micro) | 1-s accuracy (%) | 1-s log loss |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, s in scores.items():
