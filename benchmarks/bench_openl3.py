@@ -55,6 +55,9 @@ def _parse_args(argv=None):
     p.add_argument("--seconds", type=float, default=10.0, help="clip duration in seconds")
     p.add_argument("--device", default="cpu", help="torch device for sk_avsc (cpu, cuda)")
     p.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    p.add_argument("--isolate", action="store_true",
+                   help="each implementation alone in its own process (TensorFlow and "
+                        "torch never share one), timed in rounds while the others wait")
     return p.parse_args(argv)
 
 
@@ -98,6 +101,13 @@ def machine_info() -> dict:
     except OSError:
         info["bf16_flags"] = []
     info["cores"] = os.cpu_count()
+    info["loadavg_start"] = os.getloadavg()
+    try:
+        from importlib.metadata import version
+
+        info["torch"] = version("torch")
+    except Exception:  # not installed as a distribution
+        pass
     return info
 
 
@@ -141,11 +151,12 @@ def _openl3_weight_files(openl3, tmp: Path, content_type: str) -> dict:
 
 def _ours_audio(ours, model, clip, batch_size):
     return ours.get_audio_embedding(clip, 48000, model=model, hop_size=0.1,
-                                    batch_size=batch_size)[0]
+                                    batch_size=batch_size, verbose=False)[0]
 
 
 def _ours_image(ours, model, frames, batch_size):
-    return ours.get_image_embedding(frames, model=model, batch_size=batch_size)
+    return ours.get_image_embedding(frames, model=model, batch_size=batch_size,
+                                    verbose=False)
 
 
 def _openl3_runner(openl3, task, path, clip, frames, batch_size):
@@ -169,61 +180,204 @@ def _openl3_runner(openl3, task, path, clip, frames, batch_size):
     return run
 
 
-def main(argv=None) -> int:
-    args = _parse_args(argv)
-    _set_threads(args.threads)
-    import numpy as np
+MODES = ("default", "compile", "bf16", "bf16+compile")
+
+
+def _mode_kwargs(mode: str) -> dict:
     import torch
 
-    torch.set_num_threads(args.threads)
-    openl3, tf_version = (None, "skipped (--no-openl3)")
-    if not args.no_openl3 and args.device == "cpu":
-        openl3, tf_version = _import_openl3(args.threads)
+    return {"default": {}, "compile": {"compile": True}, "bf16": {"dtype": torch.bfloat16},
+            "bf16+compile": {"dtype": torch.bfloat16, "compile": True}}[mode]
 
-    # The checkout this script lives in, not whichever sk_avsc is installed.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from sk_avsc import openl3 as ours
-    from sk_avsc.exceptions import RandomWeightsWarning, WeightsError
-    from sk_avsc.openl3._download import resolve_weights
 
-    info = machine_info()
-    info.update(torch=torch.__version__, threads=args.threads, batch_size=args.batch_size,
-                device=args.device, openl3=("0.4.2 on TensorFlow " + tf_version)
-                if openl3 is not None else f"not available ({tf_version})")
-    print("machine:", json.dumps(info))
-
-    content = "env"
-    tmp = Path(tempfile.mkdtemp(prefix="bench_openl3_"))
-    files = {}
-    for modality in ("audio", "image"):
-        try:
-            files[modality] = resolve_weights(modality, "mel256", content, download=False)
-        except WeightsError:
-            pass
-    if len(files) < 2 and openl3 is not None:
-        files = {**_openl3_weight_files(openl3, tmp, content), **files}
-    weights_note = {m: str(files.get(m, "random (sk_avsc)")) for m in ("audio", "image")}
-    print("weights:", json.dumps(weights_note))
+def _inputs(args):
+    """The same clip and frames in every process (fixed seed)."""
+    import numpy as np
 
     rng = np.random.default_rng(0)
     n = int(round(args.seconds * 48000))
     t = np.arange(n) / 48000
     clip = (0.3 * np.sin(2 * np.pi * 440 * t)[:, None] + 0.1 * rng.standard_normal((n, 2)))
-    clip = clip.astype(np.float32)
     frames = rng.integers(0, 256, (args.frames, 720, 1280, 3), dtype=np.uint8)
+    return clip.astype(np.float32), frames
 
-    modes = {
-        "default": dict(),
-        "compile": dict(compile=True),
-        "bf16": dict(dtype=torch.bfloat16),
-        "bf16+compile": dict(dtype=torch.bfloat16, compile=True),
-    }
+
+def _make_runner(name: str, task: str, files: dict, args, openl3=None):
+    """A zero-argument callable returning the embeddings of ``task`` by implementation ``name``."""
+    clip, frames = _inputs(args)
+    if name == "openl3":
+        return _openl3_runner(openl3, task, files[task], clip, frames, args.batch_size)
+    from sk_avsc import openl3 as ours
+    from sk_avsc.exceptions import RandomWeightsWarning
+
+    kwargs = dict(_mode_kwargs(name), device=args.device)
+    weights = str(files[task]) if task in files else "random"
+    loader = ours.load_audio_model if task == "audio" else ours.load_image_model
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RandomWeightsWarning)
+        model = loader(weights, input_repr="mel256", content_type="env", embedding_size=512,
+                       **kwargs)
+    if task == "audio":
+        return functools.partial(_ours_audio, ours, model, clip, args.batch_size)
+    return functools.partial(_ours_image, ours, model, frames, args.batch_size)
+
+
+def _worker(conn, name, task, files, args, out):
+    """One implementation alone in its own process (``--isolate``): TensorFlow and torch
+    never share the process, so neither's thread pool competes with the other's."""
+    _set_threads(args.threads)
+    try:
+        openl3 = None
+        if name == "openl3":
+            openl3, _ = _import_openl3(args.threads)
+        else:
+            import torch
+
+            torch.set_num_threads(args.threads)
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        run = _make_runner(name, task, files, args, openl3)
+        t0 = time.perf_counter()
+        emb = run()
+        warmup = time.perf_counter() - t0
+        import numpy as np
+
+        np.save(out, emb)
+        conn.send(("ready", warmup))
+        while conn.recv() == "run":
+            t0 = time.perf_counter()
+            run()
+            conn.send(time.perf_counter() - t0)
+    except Exception as exc:  # reported by the parent as this implementation's failure
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def _time_isolated(names, task, files, args, tmp):
+    """Warm up each implementation in its own process, then time them in rounds."""
+    import multiprocessing as mp
+
+    import numpy as np
+
+    ctx = mp.get_context("spawn")
+    workers, embeddings, times, errors = {}, {}, {}, {}
+    for name in names:
+        parent, child = ctx.Pipe()
+        out = tmp / f"{task}_{name}.npy"
+        proc = ctx.Process(target=_worker, args=(child, name, task, files, args, out))
+        proc.start()
+        status = parent.recv()  # warm-ups run one at a time: nothing else is busy
+        if status[0] == "error":
+            errors[name] = status[1]
+            proc.join()
+            continue
+        print(f"{task:5s} {name:13s} warm-up {status[1]:.1f} s (own process)", flush=True)
+        workers[name] = (proc, parent)
+        embeddings[name] = np.load(out)
+        times[name] = []
+    try:
+        for _ in range(args.repeats):
+            for name, (_, conn) in workers.items():  # the others wait idle on their pipe
+                conn.send("run")
+                times[name].append(conn.recv())
+    finally:
+        for proc, conn in workers.values():
+            conn.send("stop")
+            proc.join()
+    return embeddings, times, errors
+
+
+def _time_together(runners, repeats, task):
+    """Warm up, then time in rounds, all implementations in this process."""
+    embeddings, errors = {}, {}
+    for name, run in list(runners.items()):  # warm-up (and compilation), not timed
+        t0 = time.perf_counter()
+        try:
+            embeddings[name] = run()
+        except Exception as exc:
+            errors[name] = f"{type(exc).__name__}: {exc}"
+            del runners[name]
+            continue
+        print(f"{task:5s} {name:13s} warm-up {time.perf_counter() - t0:.1f} s", flush=True)
+    times = {name: [] for name in runners}
+    # rounds over all implementations, so that a change of machine load hits them alike
+    for _ in range(repeats):
+        for name, run in runners.items():
+            t0 = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - t0)
+    return embeddings, times, errors
+
+
+def _probe_openl3() -> str:
+    """openl3's TensorFlow version, found in a child process (``--isolate``)."""
+    code = ("import os, warnings; os.environ.setdefault('TF_USE_LEGACY_KERAS', '1');"
+            "os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'; warnings.simplefilter('ignore');"
+            "import openl3, openl3.models, tensorflow as tf; print(tf.__version__)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if proc.returncode:
+        tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        return f"not importable: {tail}"
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def _openl3_files_in_child(threads, tmp):
+    openl3, _ = _import_openl3(threads)
+    return _openl3_weight_files(openl3, tmp, "env")
+
+
+def main(argv=None) -> int:
+    args = _parse_args(argv)
+    _set_threads(args.threads)
     wanted = [m.strip() for m in args.modes.split(",") if m.strip()]
-    unknown = set(wanted) - set(modes)
+    unknown = set(wanted) - set(MODES)
     if unknown:
-        raise SystemExit(f"unknown --modes {sorted(unknown)}; valid: {list(modes)}")
+        raise SystemExit(f"unknown --modes {sorted(unknown)}; valid: {list(MODES)}")
     if "default" not in wanted:
         wanted.insert(0, "default")  # the reference for the deviation columns
+    use_openl3 = not args.no_openl3 and args.device == "cpu"
+    openl3, tf_version = (None, "skipped (--no-openl3)")
+    if use_openl3:
+        if args.isolate:
+            tf_version = _probe_openl3()
+            openl3 = True if not tf_version.startswith("not") else None
+        else:
+            openl3, tf_version = _import_openl3(args.threads)
+    if not args.isolate:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+    # The checkout this script lives in, not whichever sk_avsc is installed.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from sk_avsc.exceptions import WeightsError
+    from sk_avsc.openl3._download import resolve_weights
+
+    info = machine_info()
+    info.update(threads=args.threads, batch_size=args.batch_size, device=args.device,
+                processes="one per implementation (--isolate)" if args.isolate else "one",
+                openl3=("0.4.2 on TensorFlow " + tf_version)
+                if openl3 is not None else f"not available ({tf_version})")
+    print("machine:", json.dumps(info), flush=True)
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_openl3_"))
+    files = {}
+    for modality in ("audio", "image"):
+        try:
+            files[modality] = resolve_weights(modality, "mel256", "env", download=False)
+        except WeightsError:
+            pass
+    if len(files) < 2 and openl3 is not None:
+        if args.isolate:  # TensorFlow stays out of this process
+            import multiprocessing as mp
+
+            with mp.get_context("spawn").Pool(1) as pool:
+                made = pool.apply(_openl3_files_in_child, (args.threads, tmp))
+        else:
+            made = _openl3_weight_files(openl3, tmp, "env")
+        files = {**made, **files}
+    weights_note = {m: str(files.get(m, "random (sk_avsc)")) for m in ("audio", "image")}
+    print("weights:", json.dumps(weights_note), flush=True)
 
     results = {"machine": info, "weights": weights_note, "audio": {}, "image": {}}
     tasks = []
@@ -231,52 +385,26 @@ def main(argv=None) -> int:
         tasks.append(("audio", "windows/s"))
     if not args.skip_image:
         tasks.append(("image", "frames/s"))
+    names = (["openl3"] if openl3 is not None else []) + wanted
     for task, unit in tasks:
         rows = results[task]
-        runners = {}  # name -> zero-argument callable returning the embeddings
-        if openl3 is not None:
-            runners["openl3"] = _openl3_runner(openl3, task, files[task], clip, frames,
-                                               args.batch_size)
-        for mode in wanted:
-            kwargs = dict(modes[mode], device=args.device)
-            weights = str(files[task]) if task in files else "random"
-            loader = ours.load_audio_model if task == "audio" else ours.load_image_model
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RandomWeightsWarning)
-                    model = loader(weights, input_repr="mel256", content_type=content,
-                                   embedding_size=512, **kwargs)
-            except Exception as exc:  # e.g. no C++ compiler for compile=True
-                print(f"{task:5s} {mode:13s} failed: {type(exc).__name__}: {exc}")
-                rows[mode] = dict(error=f"{type(exc).__name__}: {exc}")
-                continue
-            if task == "audio":
-                runners[mode] = functools.partial(_ours_audio, ours, model, clip,
-                                                  args.batch_size)
-            else:
-                runners[mode] = functools.partial(_ours_image, ours, model, frames,
-                                                  args.batch_size)
-        embeddings = {}
-        for name, run in list(runners.items()):  # warm-up (and compilation), not timed
-            t0 = time.perf_counter()
-            try:
-                embeddings[name] = run()
-            except Exception as exc:
-                print(f"{task:5s} {name:13s} failed: {type(exc).__name__}: {exc}")
-                rows[name] = dict(error=f"{type(exc).__name__}: {exc}")
-                del runners[name]
-                continue
-            print(f"{task:5s} {name:13s} warm-up {time.perf_counter() - t0:.1f} s", flush=True)
-        # Rounds over all implementations, so that a change of machine load hits them alike.
-        times = {name: [] for name in runners}
-        for _ in range(args.repeats):
-            for name, run in runners.items():
-                t0 = time.perf_counter()
-                run()
-                times[name].append(time.perf_counter() - t0)
+        if args.isolate:
+            embeddings, times, errors = _time_isolated(names, task, files, args, tmp)
+        else:
+            runners, errors = {}, {}
+            for name in names:
+                try:
+                    runners[name] = _make_runner(name, task, files, args, openl3)
+                except Exception as exc:  # e.g. no C++ compiler for compile=True
+                    errors[name] = f"{type(exc).__name__}: {exc}"
+            embeddings, times, more = _time_together(runners, args.repeats, task)
+            errors.update(more)
+        for name, error in errors.items():
+            print(f"{task:5s} {name:13s} failed: {error}")
+            rows[name] = dict(error=error)
         count = next(iter(embeddings.values())).shape[0] if embeddings else None
         rows["n"] = count
-        for name in runners:
+        for name in times:
             best, median = min(times[name]), sorted(times[name])[len(times[name]) // 2]
             row = dict(rate=count / best, median_rate=count / median)
             emb = embeddings[name]
@@ -284,14 +412,18 @@ def main(argv=None) -> int:
                 row["rel_l2_vs_default"] = _rel(emb, embeddings["default"])
             if name != "openl3" and "openl3" in rows:
                 row["ratio_vs_openl3"] = row["rate"] / rows["openl3"]["rate"]
+                row["median_ratio_vs_openl3"] = (row["median_rate"]
+                                                 / rows["openl3"]["median_rate"])
                 row["rel_l2_vs_openl3"] = _rel(emb, embeddings["openl3"])
             rows[name] = row
             extra = "".join(
-                f", {k} {row[k]:.2{'f' if k.startswith('ratio') else 'e'}}"
-                for k in ("ratio_vs_openl3", "rel_l2_vs_default", "rel_l2_vs_openl3") if k in row)
+                f", {k} {row[k]:.2{'f' if 'ratio' in k else 'e'}}"
+                for k in ("ratio_vs_openl3", "median_ratio_vs_openl3", "rel_l2_vs_default",
+                          "rel_l2_vs_openl3") if k in row)
             print(f"{task:5s} {name:13s} {row['rate']:8.2f} {unit} "
                   f"(median {row['median_rate']:.2f}){extra}", flush=True)
-        runners.clear()
+    results["machine"]["loadavg_end"] = os.getloadavg()
+    print("load average at the end:", os.getloadavg())
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")
     return 0
