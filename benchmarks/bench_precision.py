@@ -315,7 +315,9 @@ def downstream(work: Path, *, setting: dict, seeds, epochs, weights, threads) ->
             paired = np.subtract(scores["bfloat16"][system][metric],
                                  scores["float32"][system][metric])
             summary[system][metric] = {
-                "float32": [m32, s32], "bfloat16": [m16, s16], "difference": m16 - m32,
+                # rounded: equal scores give +0.0, not -1e-17
+                "float32": [m32, s32], "bfloat16": [m16, s16],
+                "difference": round(m16 - m32, 12) + 0.0,
                 "paired_max_abs": float(np.max(np.abs(paired))),
                 "inside_seed_spread": bool(abs(m16 - m32) <= max(s32, s16)),
             }
