@@ -321,13 +321,12 @@ def video_window_count(job: Job, meta: dict) -> int:
     return window_count(round(seconds * SAMPLE_RATE), job.hop_size, job.center)
 
 
-def _load_video(job: Job, clip: Clip) -> _Loaded:
-    from .. import openl3
-
+def frame_selector(job: Job, source: str):
+    """The ``select`` of :func:`~sk_avsc.embedders.read_video_frames` for the job's windows."""
     def select(meta):
         fps = meta.get("fps")
         if not fps or not np.isfinite(fps) or fps <= 0:
-            raise MediaError(f"video file {clip.source!r} reports no usable frame rate ({fps!r}).")
+            raise MediaError(f"video file {source!r} reports no usable frame rate ({fps!r}).")
         n_windows = video_window_count(job, meta)
         return _media.frame_indices(
             n_windows,
@@ -338,9 +337,15 @@ def _load_video(job: Job, clip: Clip) -> _Loaded:
             policy=job.frame_policy,
         )
 
+    return select
+
+
+def _load_video(job: Job, clip: Clip) -> _Loaded:
+    from .. import openl3
+
     # a video a hop shorter than its windows keeps its last frame silently; more warns
-    frames, inverse, _ = _media.read_video_frames(clip.source, select, transform=_shrink,
-                                                  max_past_end=job.hop_size)
+    frames, inverse, _ = _media.read_video_frames(clip.source, frame_selector(job, clip.source),
+                                                  transform=_shrink, max_past_end=job.hop_size)
     if frames[0].dtype == np.uint8:  # kept whole: normalise them together, as openl3 does
         return _Loaded(clip, openl3.preprocess_image(np.stack(frames)), inverse)
     return _Loaded(clip, np.stack(frames), inverse)
