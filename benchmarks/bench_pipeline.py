@@ -189,10 +189,13 @@ def main(argv=None) -> int:
         # would take 2 GB)
         stages["preprocess video"], pre = _timed(
             lambda: np.stack([_engine._shrink(f) for f in frames]), cpu, args.repeat)
+        # warm-ups (cuDNN autotuning, compilation, lazy CUDA initialisation) where they
+        # matter: an eager CPU network has none, and is slow enough without
+        warm = device.type != "cpu" or args.compile
         with _engine.precision_context(args.precision, device):
-            # warm-up: cuDNN autotuning, compilation, lazy CUDA initialisation
-            _body_in_batches(audio_net, specs, args.batch_size)
-            openl3.embed_images(pre[inverse], image_net, batch_size=args.batch_size)
+            if warm:
+                _body_in_batches(audio_net, specs, args.batch_size)
+                openl3.embed_images(pre[inverse], image_net, batch_size=args.batch_size)
             stages["network audio"], _ = _timed(
                 lambda: _body_in_batches(audio_net, specs, args.batch_size), device, args.repeat)
             stages["network image"], emb = _timed(
@@ -217,7 +220,8 @@ def main(argv=None) -> int:
                                  cache_dir=str(folder / "e2e-cache")).fit()
         if args.frontend_on_device:
             av.audio_.model_.frontend_device = None
-        av.transform(paths[:1])  # warm-up clip (compilation, autotuning), then timed ones
+        if warm:
+            av.transform(paths[:1])
         _sync(device)
         t0 = time.perf_counter()
         av.transform(paths[1:])
