@@ -19,7 +19,7 @@ from ._validation import check_hop_size, check_int, check_real
 from ._version import __version__
 from .demo import DEFAULT_OUT as DEFAULT_DEMO_OUT
 from .demo import run_demo
-from .embedders import PRECISIONS
+from .embedders._engine import PRECISIONS
 from .exceptions import RandomWeightsWarning, SkAvscError, SkAvscWarning
 from .experiment import (
     _MODEL_SAFETY,

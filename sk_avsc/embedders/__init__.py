@@ -12,7 +12,6 @@ cluster) and show a progress bar (``verbose``). Helpers for reading media and
 aligning frames with windows are public for users who build their own loops.
 """
 
-from ._engine import PRECISIONS
 from ._estimators import AudioVisualEmbedder, OpenL3AudioEmbedder, OpenL3FrameEmbedder
 from ._media import (
     fix_duration,
@@ -26,7 +25,6 @@ __all__ = [
     "OpenL3AudioEmbedder",
     "OpenL3FrameEmbedder",
     "AudioVisualEmbedder",
-    "PRECISIONS",
     "read_audio",
     "read_video_audio",
     "read_video_frames",
