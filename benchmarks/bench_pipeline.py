@@ -148,7 +148,7 @@ def main(argv=None) -> int:
                               (1,) + spectrogram_shape("mel256"))
     gflop_image = conv_gflops(ImageEmbeddingNetwork("mel256", "env", 512).body, (3, 224, 224))
 
-    stages, results = {}, {}
+    stages = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         t0 = time.perf_counter()
