@@ -637,3 +637,27 @@ def test_extract_refuses_tf32_on_cpu_and_another_precision_in_a_store(data, tmp_
                               "frontend": "kapre-0.1.4"})
     assert main([*args, "--precision", "bfloat16"]) == 1
     _one_error_line(capsys, str(out), "precision 'float32' there, 'bfloat16' here")
+
+
+def test_extract_device_precision_and_compile_reach_both_networks(small, tmp_path, monkeypatch):
+    import torch
+
+    from sk_avsc import openl3
+
+    seen = []
+
+    def spy(real):
+        def load(*args, **kwargs):
+            seen.append((real.__name__, str(kwargs["device"]), kwargs["dtype"], kwargs["compile"]))
+            return real(*args, **{**kwargs, "compile": False})  # no C++ compilation here
+        return load
+
+    for name in ("load_audio_model", "load_image_model"):
+        monkeypatch.setattr(openl3, name, spy(getattr(openl3, name)))
+    out = tmp_path / "f"
+    assert main(["-q", "extract", small, "--out", str(out), "--weights", "random",
+                 "--hop-size", "0.5", "--subset", "fold1_evaluate", "--device", "cpu:0",
+                 "--precision", "bfloat16", "--compile", "--decode-workers", "2"]) == 0
+    assert sorted(set(seen)) == [("load_audio_model", "cpu:0", torch.bfloat16, True),
+                                 ("load_image_model", "cpu:0", torch.bfloat16, True)]
+    assert json.loads((out / "store.json").read_text())["precision"] == "bfloat16"

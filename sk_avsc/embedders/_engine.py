@@ -438,8 +438,9 @@ def _local_stream(job: Job, model, chunks: list[list[Clip]]) -> Iterator[list]:
 
     Results come in chunk order. After a chunk with a failing clip no further chunk is
     embedded (the clips before the failure are, and cached): the decodes already in flight
-    are discarded, the ones not started cancelled. Threads suffice: ffmpeg is a
-    subprocess, and soundfile, resampling and numpy release the GIL.
+    are discarded, the ones not started cancelled. Threads suffice for the video side:
+    ffmpeg is a subprocess and reading its pipe releases the GIL, as soundfile and most of
+    numpy's work do (resampling, rare for 48 kHz TAU files, holds it).
     """
     if not chunks:
         return
