@@ -21,12 +21,12 @@ log() { echo "[$((SECONDS - START)) s] $*" | tee -a "$OUT_DIR/gpu_check.log"; }
 if ! timeout 60 "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"
 then
     log "torch with CUDA not importable: pip install torch (needs the network)"
-    timeout 240 "$PY" -m pip install -q torch >>"$OUT_DIR/pip.log" 2>&1 || log "pip torch failed"
+    timeout 240 "$PY" -m pip install -q --retries 1 --timeout 15 torch >>"$OUT_DIR/pip.log" 2>&1 || log "pip torch failed"
 fi
 if ! timeout 60 "$PY" -c "import sk_avsc.embedders, soundfile, imageio_ffmpeg, resampy, skorch"
 then
     log "dependencies missing: pip install (numpy scipy scikit-learn skorch ...)"
-    timeout 180 "$PY" -m pip install -q numpy scipy scikit-learn skorch joblib soundfile \
+    timeout 180 "$PY" -m pip install -q --retries 1 --timeout 15 numpy scipy scikit-learn skorch joblib soundfile \
         imageio-ffmpeg h5py tqdm resampy pandas matplotlib filelock psutil \
         >>"$OUT_DIR/pip.log" 2>&1 || log "pip dependencies failed"
 fi
