@@ -27,7 +27,14 @@ from .exceptions import (
     SkAvscError,
     SkAvscWarning,
 )
-from .store import KINDS, FeatureStore, cached_clip_features, read_features, store_path
+from .store import (
+    KINDS,
+    SETTING_DEFAULTS,
+    FeatureStore,
+    cached_clip_features,
+    read_features,
+    store_path,
+)
 from .systems import (
     COMPARISON_SYSTEMS,
     FRONTEND_COLUMNS,
@@ -77,25 +84,36 @@ def _output(path) -> Path:
 
 # --- extract ---------------------------------------------------------------------------------
 
-def _embedder(settings: dict, *, cache_dir, n_jobs, device, verbose):
-    """The front end that makes (or made) features of these store settings."""
+def _embedder(settings: dict, *, cache_dir, n_jobs, device, verbose, compile=False,
+              decode_workers=1):
+    """The front end that makes (or made) features of these store settings.
+
+    ``compile`` and ``decode_workers`` change the speed, not the features: they are not
+    store settings.
+    """
     check_device(device)
     # both weight files found (or downloaded) now, or one error naming both
     front_end_weights(settings["weights"], option=_WEIGHTS_OPTION)
     return make_embedder(weights=settings["weights"], hop_size=settings["hop_size"],
                          duration=settings["duration"], batch_size=settings["batch_size"],
                          frontend=settings.get("frontend", "kapre"),
+                         precision=settings.get("precision", SETTING_DEFAULTS["precision"]),
+                         compile=compile, decode_workers=decode_workers,
                          cache_dir=cache_dir, n_jobs=n_jobs, device=device, verbose=verbose)
 
 
 def extract(root, out, *, subsets=("fold1_train", "fold1_evaluate"), kinds=("openl3",),
             weights=None, hop_size=0.1, duration=None, frontend=PAPER_FRONTEND, batch_size=32,
-            device="cpu", n_jobs=None, on_missing="drop", verbose=1) -> dict:
+            device="cpu", precision="float32", compile=False, decode_workers=1, n_jobs=None,
+            on_missing="drop", verbose=1) -> dict:
     """Extract the features of ``kinds`` of every clip of ``subsets`` into ``out``.
 
     ``"openl3"`` features go to the store ``out``, ``"logmel"`` and ``"frames"`` ones to
-    ``out/<kind>`` (their ``duration`` defaults to the recipes' 10 s). Returns the
-    settings of the last kind's store.
+    ``out/<kind>`` (their ``duration`` defaults to the recipes' 10 s). ``precision``,
+    ``compile`` and ``decode_workers`` are the embedders' (see
+    :class:`~sk_avsc.OpenL3AudioEmbedder`); ``precision`` is a store setting, so float32
+    and bfloat16 features never share a store. Returns the settings of the last kind's
+    store.
     """
     from .datasets import load_tau2021
 
@@ -109,7 +127,8 @@ def extract(root, out, *, subsets=("fold1_train", "fold1_evaluate"), kinds=("ope
         if kind == "openl3":
             settings = _extract_openl3(root, out, datasets, weights=weights, hop_size=hop_size,
                                        duration=duration, frontend=frontend,
-                                       batch_size=batch_size,
+                                       batch_size=batch_size, precision=precision,
+                                       compile=compile, decode_workers=decode_workers,
                                        device=device, n_jobs=n_jobs, verbose=verbose)
         else:
             settings = _extract_arrays(root, out, datasets, kind,
@@ -123,7 +142,7 @@ _TABLE_COLUMNS = ["filename", "filename_audio", "filename_video", "scene_label",
 
 
 def _extract_openl3(root, out, datasets, *, weights, hop_size, duration, frontend, batch_size,
-                    device, n_jobs, verbose):
+                    precision, compile, decode_workers, device, n_jobs, verbose):
     settings = {
         "root": str(Path(root).resolve()),
         # a weights folder is kept absolute: predict builds the front end from it later
@@ -132,12 +151,19 @@ def _extract_openl3(root, out, datasets, *, weights, hop_size, duration, fronten
         "hop_size": hop_size,
         "duration": duration,
         "frontend": frontend,
+        "precision": precision,
         "batch_size": batch_size,
         "audio_dim": 512,
         "center": True,
     }
     embedder = _embedder(settings, cache_dir=str(FeatureStore(out).cache_dir), n_jobs=n_jobs,
-                         device=device, verbose=verbose)
+                         device=device, verbose=verbose, compile=compile,
+                         decode_workers=decode_workers)
+    with warnings.catch_warnings():
+        if weights == "random":  # said once below, not once per network
+            warnings.simplefilter("ignore", RandomWeightsWarning)
+        # the embedders' checks (precision, device...) fail before the store is written
+        embedder.fit()
     store = FeatureStore.create(out, settings)
     if weights == "random" and verbose:
         print("note: OpenL3 runs with RANDOM weights; the embeddings are random features.",
@@ -145,10 +171,7 @@ def _extract_openl3(root, out, datasets, *, weights, hop_size, duration, fronten
     for subset, ds in datasets.items():
         if verbose:
             print(f"extracting {len(ds.frame)} clips of {subset} ...", file=sys.stderr)
-        with warnings.catch_warnings():
-            if weights == "random":  # said once above, not once per network and subset
-                warnings.simplefilter("ignore", RandomWeightsWarning)
-            X = embedder.fit_transform(ds.data)
+        X = embedder.transform(ds.data)
         store.write_subset(subset, X, ds.frame[_TABLE_COLUMNS], target_names=ds.target_names)
     _check_store_leaks(store)
     return store.settings
@@ -191,8 +214,8 @@ def _check_store_leaks(store):
 # --- train -----------------------------------------------------------------------------------
 
 #: What a model file records of its features' settings (per kind for comparison systems).
-_OPENL3_MODEL_SETTINGS = ("weights", "hop_size", "duration", "frontend", "batch_size",
-                          "audio_dim", "center")
+_OPENL3_MODEL_SETTINGS = ("weights", "hop_size", "duration", "frontend", "precision",
+                          "batch_size", "audio_dim", "center")
 _ARRAY_MODEL_SETTINGS = ("kind", "duration", "extractor")
 
 
@@ -390,9 +413,12 @@ def predict(model_path, inputs, out, *, subset="fold1_test", per="clip", device=
 def reproduce(root, out, *, quick=False, weights=None, device="cpu", n_jobs=None,
               epochs=None, batch_size=None, hop_size=None, duration=None, split="auto",
               random_state=0, all_systems=False, resnet50_weights=None, crop_length=400,
-              frontend=PAPER_FRONTEND, verbose=1) -> dict:
+              frontend=PAPER_FRONTEND, precision="float32", compile=False, decode_workers=1,
+              verbose=1) -> dict:
     """Table 2: the five systems (with ``all_systems``, the three comparison systems too)
-    trained on fold1_train, tested on fold1_evaluate, beside the paper's figures."""
+    trained on fold1_train, tested on fold1_evaluate, beside the paper's figures.
+
+    ``precision``, ``compile`` and ``decode_workers`` go to :func:`extract`."""
     from .report import write_comparison
     from .systems import PAPER_PARAMETERS, count_system_parameters
 
@@ -408,8 +434,8 @@ def reproduce(root, out, *, quick=False, weights=None, device="cpu", n_jobs=None
         paper = " (openl3 0.3.1's, as the paper)" if frontend == PAPER_FRONTEND else ""
         print(f"OpenL3 audio front-end: {frontend}{paper}", file=sys.stderr)
     extract(root, features, kinds=kinds, weights=weights, hop_size=hop_size,
-            duration=duration, frontend=frontend, device=device, n_jobs=n_jobs,
-            verbose=verbose)
+            duration=duration, frontend=frontend, device=device, precision=precision,
+            compile=compile, decode_workers=decode_workers, n_jobs=n_jobs, verbose=verbose)
     results = {}
     import torch
 

@@ -55,7 +55,8 @@ from ._io import TEMP_SUFFIX, atomic_write, remove_stale_temps, write_text
 from ._version import __version__
 from .exceptions import DatasetError, SkAvscWarning
 
-__all__ = ["FeatureStore", "STORE_FILE", "SETTINGS_CHECKED", "MODEL_SETTINGS", "KINDS",
+__all__ = ["FeatureStore", "STORE_FILE", "SETTINGS_CHECKED", "MODEL_SETTINGS",
+           "SETTING_DEFAULTS", "KINDS",
            "store_path", "cached_clip_features", "clips_checksum", "read_features"]
 
 #: The store's settings file.
@@ -63,10 +64,13 @@ STORE_FILE = "store.json"
 #: Kinds of features: OpenL3 window embeddings, McDonnell's log-mels, video frames.
 KINDS = ("openl3", "logmel", "frames")
 #: Settings that must match for features to be added to an existing store.
-SETTINGS_CHECKED = ("kind", "weights", "hop_size", "duration", "frontend", "extractor")
+SETTINGS_CHECKED = ("kind", "weights", "hop_size", "duration", "frontend", "precision",
+                    "extractor")
 #: Settings that change the features: a model must be used on features made with its own.
 MODEL_SETTINGS = ("kind", "weights", "hop_size", "duration", "audio_dim", "center", "frontend",
-                  "extractor")
+                  "precision", "extractor")
+#: What a setting absent from an older store (or model) means: it predates the setting.
+SETTING_DEFAULTS = {"precision": "float32"}
 #: Seconds to wait for another process's lock (held only while files are written).
 LOCK_TIMEOUT = 600.0
 
@@ -258,9 +262,9 @@ class FeatureStore:
         return store
 
     def _check_settings(self, old: dict, settings: dict) -> None:
-        different = [k for k in SETTINGS_CHECKED if old.get(k) != settings.get(k)]
+        different = [k for k in SETTINGS_CHECKED if _setting(old, k) != _setting(settings, k)]
         if different:
-            said = ", ".join(f"{k} {old.get(k)!r} there, {settings.get(k)!r} here"
+            said = ", ".join(f"{k} {_setting(old, k)!r} there, {_setting(settings, k)!r} here"
                              for k in different)
             raise DatasetError(
                 f"{self.path} holds features made with other settings ({said}); choose "
@@ -570,16 +574,22 @@ class FeatureStore:
 hop_size 0.5, but ... holds hop_size 0.25; ...
         """
         mine = self.settings
-        different = [k for k in MODEL_SETTINGS if k in settings and k in mine
-                     and settings[k] != mine[k]]
+        known = [k for k in MODEL_SETTINGS
+                 if k in SETTING_DEFAULTS or (k in settings and k in mine)]
+        different = [k for k in known if _setting(settings, k) != _setting(mine, k)]
         if different:
-            theirs = ", ".join(f"{k} {settings[k]!r}" for k in different)
-            ours = ", ".join(f"{k} {mine[k]!r}" for k in different)
+            theirs = ", ".join(f"{k} {_setting(settings, k)!r}" for k in different)
+            ours = ", ".join(f"{k} {_setting(mine, k)!r}" for k in different)
             raise DatasetError(
                 f"{what} was trained on features with {theirs}, but {self.path} holds {ours}; "
                 "extract features with the model's settings into another folder, or train a "
                 "model on these."
             )
+
+
+def _setting(settings: dict, name: str):
+    """A store's (or model's) setting; an absent one has the value it had before it existed."""
+    return settings.get(name, SETTING_DEFAULTS.get(name))
 
 
 def read_features(features: str | os.PathLike, subset: str, kinds=("openl3",)):

@@ -522,6 +522,9 @@ def make_embedder(
     cache_dir=None,
     n_jobs=None,
     device: str = "cpu",
+    precision: str = "float32",
+    compile: bool = False,
+    decode_workers: int = 1,
     verbose: int = 0,
 ):
     """The paper's front end: OpenL3 audio and video-frame embeddings of every window.
@@ -556,6 +559,13 @@ def make_embedder(
         Clips embedded in parallel.
     device : str, default="cpu"
         Torch device of both networks.
+    precision : {"float32", "tf32", "bfloat16"}, default="float32"
+        Arithmetic of both networks (``"tf32"`` on CUDA only; see
+        :class:`~sk_avsc.OpenL3AudioEmbedder`); part of the cache key.
+    compile : bool, default=False
+        ``torch.compile`` both networks.
+    decode_workers : int, default=1
+        Threads decoding clips ahead of the networks.
     verbose : int, default=0
         Progress bars when > 0.
 
@@ -589,7 +599,8 @@ def make_embedder(
                                                    **common),
                                OpenL3FrameEmbedder(weights=paths["image"], **common),
                                cache_dir=cache_dir, n_jobs=n_jobs, device=device,
-                               verbose=verbose)
+                               precision=precision, compile=compile,
+                               decode_workers=decode_workers, verbose=verbose)
 
 
 def _is_folder_arg(weights) -> bool:

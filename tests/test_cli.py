@@ -601,3 +601,63 @@ def test_extract_records_the_papers_frontend_and_evaluate_refuses_another(models
     assert main(["-q", "evaluate", str(models["audio"]), str(other), "--out",
                  str(tmp_path / "e")]) == 1
     _one_error_line(capsys, "frontend", "kapre-0.1.4", "'kapre'")
+
+
+def test_extract_and_reproduce_pass_the_speed_options(monkeypatch, tmp_path):
+    from sk_avsc import cli, experiment
+
+    seen = []
+    monkeypatch.setattr(experiment, "extract", lambda *a, **k: seen.append(k))
+    monkeypatch.setattr(cli, "extract", experiment.extract)
+    monkeypatch.setattr(experiment, "train", lambda *a, **k: None)
+    monkeypatch.setattr(experiment, "evaluate", lambda *a, **k: {})
+    import sk_avsc.report
+
+    monkeypatch.setattr(sk_avsc.report, "write_comparison", lambda *a, **k: "")
+    options = ["--precision", "bfloat16", "--compile", "--decode-workers", "3"]
+    assert main(["-q", "extract", str(tmp_path), "--out", str(tmp_path / "f"), *options]) == 0
+    assert main(["-q", "reproduce", str(tmp_path), "--out", str(tmp_path / "o"), *options]) == 0
+    speed = [{k: s[k] for k in ("precision", "compile", "decode_workers")} for s in seen]
+    assert speed == [{"precision": "bfloat16", "compile": True, "decode_workers": 3}] * 2
+    assert main(["-q", "extract", str(tmp_path), "--out", str(tmp_path / "f")]) == 0
+    assert {k: seen[-1][k] for k in ("precision", "compile", "decode_workers")} == {
+        "precision": "float32", "compile": False, "decode_workers": 1}
+
+
+def test_extract_refuses_tf32_on_cpu_and_another_precision_in_a_store(data, tmp_path, capsys):
+    from sk_avsc.store import FeatureStore
+
+    out = tmp_path / "f"
+    args = ["-q", "extract", data, "--out", str(out), "--weights", "random", "--hop-size", "0.5"]
+    assert main([*args, "--precision", "tf32"]) == 1
+    _one_error_line(capsys, "precision='tf32'", "CUDA", "device='cpu'")
+    assert not (out / "store.json").exists()  # refused before the store is written
+    # a store written before precision was a setting holds float32 features
+    FeatureStore.create(out, {"weights": "random", "hop_size": 0.5, "duration": None,
+                              "frontend": "kapre-0.1.4"})
+    assert main([*args, "--precision", "bfloat16"]) == 1
+    _one_error_line(capsys, str(out), "precision 'float32' there, 'bfloat16' here")
+
+
+def test_extract_device_precision_and_compile_reach_both_networks(small, tmp_path, monkeypatch):
+    import torch
+
+    from sk_avsc import openl3
+
+    seen = []
+
+    def spy(real):
+        def load(*args, **kwargs):
+            seen.append((real.__name__, str(kwargs["device"]), kwargs["dtype"], kwargs["compile"]))
+            return real(*args, **{**kwargs, "compile": False})  # no C++ compilation here
+        return load
+
+    for name in ("load_audio_model", "load_image_model"):
+        monkeypatch.setattr(openl3, name, spy(getattr(openl3, name)))
+    out = tmp_path / "f"
+    assert main(["-q", "extract", small, "--out", str(out), "--weights", "random",
+                 "--hop-size", "0.5", "--subset", "fold1_evaluate", "--device", "cpu:0",
+                 "--precision", "bfloat16", "--compile", "--decode-workers", "2"]) == 0
+    assert sorted(set(seen)) == [("load_audio_model", "cpu:0", torch.bfloat16, True),
+                                 ("load_image_model", "cpu:0", torch.bfloat16, True)]
+    assert json.loads((out / "store.json").read_text())["precision"] == "bfloat16"

@@ -286,3 +286,19 @@ def test_cached_clip_features_resume_and_recompute_corrupt_files(tmp_path):
         list(store_module.cached_clip_features(Counting(), files[:1], cache_dir=tmp_path / "c",
                                                modality="logmel"))
     assert Counting.calls == 3
+
+
+def test_precisions_are_never_mixed_and_an_old_store_holds_float32(tmp_path, rng):
+    old = tmp_path / "old"  # written before precision was a setting
+    FeatureStore.create(old, SETTINGS).write_subset("a", rng.normal(size=(1, 2, 4)), _index(1))
+    FeatureStore.create(old, {**SETTINGS, "precision": "float32"})  # the same features
+    with pytest.raises(DatasetError, match="precision 'float32' there, 'bfloat16' here"):
+        FeatureStore.create(old, {**SETTINGS, "precision": "bfloat16"})
+    new = FeatureStore.create(tmp_path / "new", {**SETTINGS, "precision": "bfloat16"})
+    with pytest.raises(DatasetError, match="precision 'bfloat16' there, 'float32' here"):
+        FeatureStore.create(tmp_path / "new", SETTINGS)
+    # a model trained on float32 features (or before the setting) is not scored on these
+    with pytest.raises(DatasetError, match="features with precision 'float32', but .* holds "
+                                           "precision 'bfloat16'"):
+        new.check_settings_of(SETTINGS, what="m")
+    new.check_settings_of({**SETTINGS, "precision": "bfloat16"}, what="m")

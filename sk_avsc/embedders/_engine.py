@@ -3,8 +3,8 @@
 A transform call turns ``X`` into a list of :class:`Clip`; clips found in the
 cache are read back, the others are cut into small chunks (a few clips whose
 windows are embedded together in batches) and computed either in this process
-(decoding the next chunk in a thread while the network runs on the current
-one) or by joblib workers (loky processes, or a Dask cluster under
+(``decode_workers`` threads decoding the next chunks while the network runs on
+the current one) or by joblib workers (loky processes, or a Dask cluster under
 ``joblib.parallel_backend("dask")``). A worker loads its network once per
 process and writes each clip's cache file as soon as the clip is done, so an
 interrupted run loses only the clips in flight.
@@ -16,9 +16,11 @@ raises as that package exception (other exceptions become MediaError).
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
 import warnings
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,7 +41,11 @@ from ..exceptions import (
 from ..openl3.framing import SAMPLE_RATE, window_count
 from . import _cache, _media
 
-__all__ = ["Clip", "Job", "Failure", "as_clips", "iter_embeddings", "load_network"]
+__all__ = ["Clip", "Job", "Failure", "PRECISIONS", "as_clips", "iter_embeddings",
+           "load_network", "precision_context"]
+
+#: Numeric precisions of the networks: float32 (exact), TF32 (CUDA only), bfloat16.
+PRECISIONS = ("float32", "tf32", "bfloat16")
 
 
 @dataclass
@@ -70,6 +76,9 @@ class Job:
     frame_policy: str
     batch_size: int
     frontend: str = "kapre"  # audio only
+    precision: str = "float32"
+    compile: bool = False
+    decode_workers: int = 1
     n_threads: int | None = None
     parent_pid: int = field(default_factory=os.getpid)
 
@@ -83,6 +92,8 @@ class Job:
             self.embedding_size,
             str(self.device),
             self.frontend if self.modality == "audio" else None,
+            self.precision,
+            self.compile,
         )
 
     def result_params(self, weights_id: str) -> dict:
@@ -101,6 +112,8 @@ class Job:
             params["frame_policy"] = self.frame_policy
         else:
             params["frontend"] = self.frontend
+        if self.precision != "float32":  # absent for float32: older caches stay valid
+            params["precision"] = self.precision
         return params
 
 
@@ -215,11 +228,32 @@ def load_network(job: Job):
     """Load the job's OpenL3 network: the audio one, or the image one for video frames."""
     from .. import openl3
 
+    import torch
+
     kwargs = dict(input_repr=job.input_repr, content_type=job.content_type,
-                  embedding_size=job.embedding_size, device=job.device)
+                  embedding_size=job.embedding_size, device=job.device,
+                  dtype=torch.bfloat16 if job.precision == "bfloat16" else None,
+                  compile=job.compile)
     if job.modality == "audio":
         return openl3.load_audio_model(job.weights, frontend=job.frontend, **kwargs)
     return openl3.load_image_model(job.weights, **kwargs)
+
+
+def precision_context(precision: str, device):
+    """The block in which a network of ``precision`` on ``device`` runs.
+
+    On CUDA it sets TF32 on (``"tf32"``) or off (otherwise: torch lets cuDNN use TF32 by
+    default) for cuDNN convolutions and CUDA matmuls, restoring the settings after; on
+    other devices it changes nothing (``"tf32"`` is refused there when the parameters are
+    checked).
+    """
+    from ..openl3._loading import cuda_fp32_math
+
+    import torch
+
+    if torch.device(device).type != "cuda":
+        return contextlib.nullcontext()
+    return cuda_fp32_math(precision == "tf32")
 
 
 @dataclass
@@ -287,13 +321,12 @@ def video_window_count(job: Job, meta: dict) -> int:
     return window_count(round(seconds * SAMPLE_RATE), job.hop_size, job.center)
 
 
-def _load_video(job: Job, clip: Clip) -> _Loaded:
-    from .. import openl3
-
+def frame_selector(job: Job, source: str):
+    """The ``select`` of :func:`~sk_avsc.embedders.read_video_frames` for the job's windows."""
     def select(meta):
         fps = meta.get("fps")
         if not fps or not np.isfinite(fps) or fps <= 0:
-            raise MediaError(f"video file {clip.source!r} reports no usable frame rate ({fps!r}).")
+            raise MediaError(f"video file {source!r} reports no usable frame rate ({fps!r}).")
         n_windows = video_window_count(job, meta)
         return _media.frame_indices(
             n_windows,
@@ -304,9 +337,15 @@ def _load_video(job: Job, clip: Clip) -> _Loaded:
             policy=job.frame_policy,
         )
 
+    return select
+
+
+def _load_video(job: Job, clip: Clip) -> _Loaded:
+    from .. import openl3
+
     # a video a hop shorter than its windows keeps its last frame silently; more warns
-    frames, inverse, _ = _media.read_video_frames(clip.source, select, transform=_shrink,
-                                                  max_past_end=job.hop_size)
+    frames, inverse, _ = _media.read_video_frames(clip.source, frame_selector(job, clip.source),
+                                                  transform=_shrink, max_past_end=job.hop_size)
     if frames[0].dtype == np.uint8:  # kept whole: normalise them together, as openl3 does
         return _Loaded(clip, openl3.preprocess_image(np.stack(frames)), inverse)
     return _Loaded(clip, np.stack(frames), inverse)
@@ -338,7 +377,8 @@ def embed_loaded(job: Job, model, loaded: list[_Loaded | Failure]) -> list:
         try:
             inputs = np.concatenate([item.inputs for item in ok])
             embed = openl3.embed_audio_windows if job.modality == "audio" else openl3.embed_images
-            embeddings = embed(inputs, model, batch_size=job.batch_size)
+            with precision_context(job.precision, model.device):
+                embeddings = embed(inputs, model, batch_size=job.batch_size)
         except Exception as exc:
             return [_failure(ok[0].clip, exc)]
         bounds = np.cumsum([0] + [len(item.inputs) for item in ok])
@@ -394,16 +434,36 @@ def _chunks(clips: list[Clip], size: int) -> list[list[Clip]]:
 
 
 def _local_stream(job: Job, model, chunks: list[list[Clip]]) -> Iterator[list]:
-    """Embed chunk i while a thread decodes chunk i + 1 (ffmpeg and I/O overlap the network)."""
+    """Embed chunk i while ``job.decode_workers`` threads decode the chunks after it.
+
+    Results come in chunk order. After a chunk with a failing clip no further chunk is
+    embedded (the clips before the failure are, and cached): the decodes already in flight
+    are discarded, the ones not started cancelled. Threads suffice for the video side:
+    ffmpeg is a subprocess and reading its pipe releases the GIL, as soundfile and most of
+    numpy's work do (resampling, rare for 48 kHz TAU files, holds it).
+    """
     if not chunks:
         return
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(load_inputs, job, chunks[0])
-        for i in range(len(chunks)):
-            loaded = future.result()
-            if i + 1 < len(chunks) and not any(isinstance(x, Failure) for x in loaded):
-                future = pool.submit(load_inputs, job, chunks[i + 1])
+    workers = max(1, int(job.decode_workers))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sk_avsc-decode")
+    try:
+        in_flight = deque(pool.submit(load_inputs, job, chunk) for chunk in chunks[:workers])
+        submitted = len(in_flight)
+        while in_flight:
+            loaded = in_flight.popleft().result()
+            failed = any(isinstance(x, Failure) for x in loaded)
+            if failed:
+                for future in in_flight:
+                    future.cancel()
+                in_flight.clear()
+            elif submitted < len(chunks):
+                in_flight.append(pool.submit(load_inputs, job, chunks[submitted]))
+                submitted += 1
             yield embed_loaded(job, model, loaded)
+            if failed:
+                return
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def iter_embeddings(

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import (
     check_bool,
     check_choice,
+    check_device,
     check_folder,
     check_hop_size,
     check_int,
@@ -47,6 +48,9 @@ class _OpenL3Embedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
         duration=None,
         batch_size=32,
         device="cpu",
+        precision="float32",
+        compile=False,
+        decode_workers=1,
         cache_dir=None,
         cache_key="stat",
         n_jobs=None,
@@ -61,6 +65,9 @@ class _OpenL3Embedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
         self.duration = duration
         self.batch_size = batch_size
         self.device = device
+        self.precision = precision
+        self.compile = compile
+        self.decode_workers = decode_workers
         self.cache_dir = cache_dir
         self.cache_key = cache_key
         self.n_jobs = n_jobs
@@ -78,6 +85,16 @@ class _OpenL3Embedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
         check_n_jobs(self.n_jobs, owner=owner)
         check_folder("cache_dir", self.cache_dir, allow_none=True, owner=owner)
         check_choice("cache_key", self.cache_key, _cache.CACHE_KEYS, owner=owner)
+        check_choice("precision", self.precision, _engine.PRECISIONS, owner=owner,
+                     hint="'float32' is exact, 'bfloat16' the fast mode")
+        check_bool("compile", self.compile, owner=owner)
+        check_int("decode_workers", self.decode_workers, owner=owner)
+        if self.precision == "tf32" and check_device(self.device, owner=owner).type != "cuda":
+            raise ParameterError(
+                f"{owner}: precision='tf32' needs a CUDA device (TF32 is a GPU tensor-core "
+                f"format), got device={self.device!r}; pass device='cuda', or "
+                f"precision='bfloat16' (fast on CPUs with AMX/AVX512-BF16) or 'float32'."
+            )
 
     def _job(self) -> _engine.Job:
         return _engine.Job(
@@ -93,6 +110,9 @@ class _OpenL3Embedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
             frame_policy=getattr(self, "frame_policy", "center"),
             frontend=getattr(self, "frontend", "kapre"),
             batch_size=int(self.batch_size),
+            precision=self.precision,
+            compile=bool(self.compile),
+            decode_workers=int(self.decode_workers),
         )
 
     # ---------------------------------------------------------------- API
@@ -236,18 +256,41 @@ _COMMON_PARAMS_DOC = """
     batch_size : int, default=32
         Windows per forward pass; windows of several clips share batches.
     device : str or torch.device, default="cpu"
-        Where the network runs (``"cuda"`` for a GPU).
+        Where the network runs (``"cuda"`` for a GPU). On CUDA, batches travel
+        through pinned memory with non-blocking copies, one batch in flight while
+        the next is prepared.
+    precision : {"float32", "tf32", "bfloat16"}, default="float32"
+        Arithmetic of the network. ``"float32"``: exact (IEEE float32 also on
+        CUDA, where TF32 is turned off while embedding). ``"tf32"``: CUDA only
+        (refused elsewhere), TF32 tensor-core convolutions and matmuls while
+        embedding, the previous torch settings restored after. ``"bfloat16"``:
+        convolutions in bfloat16 (the front-end stays float32), relative L2
+        deviation from float32 ~5e-3; fast on GPUs and on CPUs with AMX or
+        AVX512-BF16. It changes the embeddings, so it is part of the cache key.
+    compile : bool, default=False
+        Compile the network with ``torch.compile`` (see
+        :func:`sk_avsc.openl3.load_audio_model`): faster after the first
+        batches, which compile for tens of seconds; needs a C++ compiler on
+        CPU. Not part of the cache key.
+    decode_workers : int, default=1
+        Threads that read, decode and preprocess clips ahead of the network
+        (ffmpeg runs as a subprocess, so they overlap): up to this many
+        chunks of clips are decoded while the network embeds the current one.
+        Results and errors come in the order of ``X`` whatever the value, and
+        the embeddings are bit-identical. Used when the clips are embedded in
+        this process (``n_jobs`` of 1); not part of the cache key.
     cache_dir : str, path or None, default=None
         Folder of the embedding cache: one ``.npz`` per clip and modality under
         ``<cache_dir>/<modality>/``, named by a hash of the file's identity
         (see ``cache_key``) and of every parameter that changes the result
         (weights identity, ``input_repr``, ``content_type``,
         ``embedding_size``, ``hop_size``, ``center``, ``duration``,
-        ``frontend``, ``frame_policy``, package version). Writes are atomic; an interrupted
+        ``frontend``, ``frame_policy``, ``precision`` unless float32, package
+        version). Writes are atomic; an interrupted
         run computes only the missing clips when started again (and removes
         the temporary files a killed run left, once they are an hour old); a
-        corrupt file is recomputed with a warning. ``batch_size``, ``device`` and
-        ``n_jobs`` are not part of the key.
+        corrupt file is recomputed with a warning. ``batch_size``, ``device``,
+        ``compile``, ``decode_workers`` and ``n_jobs`` are not part of the key.
     cache_key : {"stat", "content"}, default="stat"
         How the cache recognises a file. ``"stat"``: by one ``os.stat`` (real
         path, size, modification and status-change times, device, inode):
@@ -346,6 +389,9 @@ class OpenL3AudioEmbedder(_OpenL3Embedder, auto_wrap_output_keys=None):
         frontend="kapre",
         batch_size=32,
         device="cpu",
+        precision="float32",
+        compile=False,
+        decode_workers=1,
         cache_dir=None,
         cache_key="stat",
         n_jobs=None,
@@ -354,6 +400,7 @@ class OpenL3AudioEmbedder(_OpenL3Embedder, auto_wrap_output_keys=None):
         super().__init__(
             weights, input_repr, content_type, embedding_size, hop_size=hop_size,
             center=center, duration=duration, batch_size=batch_size, device=device,
+            precision=precision, compile=compile, decode_workers=decode_workers,
             cache_dir=cache_dir, cache_key=cache_key, n_jobs=n_jobs, verbose=verbose,
         )
         self.frontend = frontend
@@ -460,6 +507,9 @@ class OpenL3FrameEmbedder(_OpenL3Embedder, auto_wrap_output_keys=None):
         frame_policy="center",
         batch_size=32,
         device="cpu",
+        precision="float32",
+        compile=False,
+        decode_workers=1,
         cache_dir=None,
         cache_key="stat",
         n_jobs=None,
@@ -468,6 +518,7 @@ class OpenL3FrameEmbedder(_OpenL3Embedder, auto_wrap_output_keys=None):
         super().__init__(
             weights, input_repr, content_type, embedding_size, hop_size=hop_size,
             center=center, duration=duration, batch_size=batch_size, device=device,
+            precision=precision, compile=compile, decode_workers=decode_workers,
             cache_dir=cache_dir, cache_key=cache_key, n_jobs=n_jobs, verbose=verbose,
         )
         self.frame_policy = frame_policy
@@ -497,10 +548,13 @@ class AudioVisualEmbedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys
     frontend : {"kapre", "kapre-0.1.4", "librosa"} or None, default=None
         If not None, the audio side's ``frontend`` (see
         :class:`OpenL3AudioEmbedder`; the image network has none); None keeps it.
-    cache_dir, cache_key, n_jobs, device, verbose : optional, default=None
+    cache_dir, cache_key, n_jobs, device, precision, compile, decode_workers, verbose : \
+optional, default=None
         If not None, set on both sides (overriding their own values), so that
         one setting covers the pair; None keeps each side's value (whose
-        ``cache_key`` default is ``"stat"``).
+        defaults are ``cache_key="stat"``, ``precision="float32"``,
+        ``compile=False``, ``decode_workers=1``; see
+        :class:`OpenL3AudioEmbedder`).
 
     Attributes
     ----------
@@ -544,7 +598,8 @@ class AudioVisualEmbedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys
     """
 
     def __init__(self, audio=None, video=None, *, frontend=None, cache_dir=None, cache_key=None,
-                 n_jobs=None, device=None, verbose=None):
+                 n_jobs=None, device=None, precision=None, compile=None, decode_workers=None,
+                 verbose=None):
         self.audio = audio
         self.video = video
         self.frontend = frontend
@@ -552,6 +607,9 @@ class AudioVisualEmbedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         self.cache_key = cache_key
         self.n_jobs = n_jobs
         self.device = device
+        self.precision = precision
+        self.compile = compile
+        self.decode_workers = decode_workers
         self.verbose = verbose
 
     def _sides(self):
@@ -569,7 +627,7 @@ class AudioVisualEmbedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys
             )
         shared = {
             name: getattr(self, name)
-            for name in ("cache_dir", "cache_key", "n_jobs", "device", "verbose")
+            for name in _SHARED_PARAMS
             if getattr(self, name) is not None
         }
         audio.set_params(**shared)
@@ -663,6 +721,11 @@ class AudioVisualEmbedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys
         tags.input_tags.string = True
         tags.requires_fit = True
         return tags
+
+
+#: AudioVisualEmbedder's parameters that, when not None, are set on both sides.
+_SHARED_PARAMS = ("cache_dir", "cache_key", "n_jobs", "device", "precision", "compile",
+                  "decode_workers", "verbose")
 
 
 def _pairs(X):

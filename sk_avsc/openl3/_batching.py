@@ -61,13 +61,44 @@ def requested_network(model, *, kind: str, cls: type, sizes, input_repr, content
     return lambda: cached_model(kind, input_repr, content_type, embedding_size)
 
 
-def _run(model, batch: np.ndarray) -> np.ndarray:
+def _input_device(model) -> torch.device:
+    """Where the network wants its input: the audio front-end's device, else the network's."""
+    frontend_device = getattr(model, "frontend_device", None)
+    return model.device if frontend_device is None else torch.device(frontend_device)
+
+
+def _submit(model, batch: np.ndarray):
+    """Start the forward pass of one batch; :func:`_collect` gives its rows.
+
+    On CPU the pass runs here. With the network on CUDA the batch goes through pinned host
+    memory with a non-blocking copy (unless the audio front-end runs on CPU) and the result
+    comes back the same way, so the kernels are queued and this returns at once: the
+    caller slices (and spectrograms) the next batch meanwhile.
+    """
     arr = np.ascontiguousarray(batch, dtype=np.float32)
     if not arr.flags.writeable:  # a read-only window view: torch wants writable memory
         arr = arr.copy()
+    x = torch.from_numpy(arr)
     with torch.inference_mode():
-        out = model(torch.from_numpy(arr))
-    return out.cpu().numpy()
+        if model.device.type != "cuda":
+            return model(x).cpu().numpy()
+        device = _input_device(model)
+        if device.type == "cuda":  # else the audio front-end runs on CPU first
+            x = x.pin_memory().to(device, non_blocking=True)
+        out = model(x)
+        host = torch.empty(out.shape, dtype=out.dtype, pin_memory=True)
+        host.copy_(out, non_blocking=True)
+        done = torch.cuda.Event()
+        done.record()
+    return host, done
+
+
+def _collect(handle) -> np.ndarray:
+    if isinstance(handle, np.ndarray):
+        return handle
+    host, done = handle
+    done.synchronize()
+    return host.numpy()
 
 
 def embed_in_batches(inputs, model, batch_size: int, verbose: bool, desc: str) -> np.ndarray:
@@ -75,14 +106,21 @@ def embed_in_batches(inputs, model, batch_size: int, verbose: bool, desc: str) -
 
     Returns an ``(n_rows, model.embedding_size)`` float32 array; results do not depend
     on ``batch_size``. ``inputs`` may be a :class:`Concat` (sliced, never copied whole).
+    On CUDA one batch is in flight on the GPU while the next one is prepared.
     """
     batch_size = check_int("batch_size", batch_size)
     from tqdm.auto import tqdm
 
     n = inputs.shape[0]
     out = np.empty((n, model.embedding_size), dtype=np.float32)
+    pending = None
     for start in tqdm(range(0, n, batch_size), disable=not verbose, desc=desc, unit="batch"):
-        out[start:start + batch_size] = _run(model, inputs[start:start + batch_size])
+        handle = _submit(model, inputs[start:start + batch_size])
+        if pending is not None:
+            out[pending[0]:pending[0] + batch_size] = _collect(pending[1])
+        pending = (start, handle)
+    if pending is not None:
+        out[pending[0]:pending[0] + batch_size] = _collect(pending[1])
     return out
 
 

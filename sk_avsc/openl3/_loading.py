@@ -25,6 +25,7 @@ Exactness and speed modes
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -39,10 +40,46 @@ from ._download import parse_weights_filename
 from .models import AudioEmbeddingNetwork, ImageEmbeddingNetwork
 from .weights import load_keras_weights
 
-__all__ = ["load_audio_model", "load_image_model", "cached_model"]
+__all__ = ["load_audio_model", "load_image_model", "cached_model", "cuda_fp32_math"]
 
 #: Computation dtypes of the convolutions (None means float32).
 DTYPES = (None, torch.float32, torch.bfloat16)
+
+
+@contextlib.contextmanager
+def cuda_fp32_math(tf32: bool):
+    """Within the block, CUDA float32 convolutions (cuDNN) and matmuls use TF32 or IEEE fp32.
+
+    torch's own default lets cuDNN convolutions use TF32 (and matmuls not), so even plain
+    float32 needs the block to be IEEE fp32 throughout. The previous settings are restored
+    on exit (they are process-wide: nothing else should run CUDA float32 work meanwhile).
+    Without effect on CPU computations.
+
+    Examples
+    --------
+    >>> before = torch.backends.cuda.matmul.fp32_precision
+    >>> with cuda_fp32_math(True):
+    ...     torch.backends.cuda.matmul.fp32_precision
+    'tf32'
+    >>> torch.backends.cuda.matmul.fp32_precision == before
+    True
+    """
+    tf32 = check_bool("tf32", tf32)
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    if hasattr(matmul, "fp32_precision") and hasattr(cudnn, "conv"):
+        # torch >= 2.9: the legacy allow_tf32 flags must not be mixed with these
+        targets, value = [(matmul, "fp32_precision"), (cudnn.conv, "fp32_precision")], (
+            "tf32" if tf32 else "ieee")
+    else:
+        targets, value = [(matmul, "allow_tf32"), (cudnn, "allow_tf32")], tf32
+    before = [getattr(obj, name) for obj, name in targets]
+    try:
+        for obj, name in targets:
+            setattr(obj, name, value)
+        yield
+    finally:
+        for (obj, name), old in zip(targets, before):
+            setattr(obj, name, old)
 
 
 def _check_file_name(path: Path, modality, input_repr, content_type):
