@@ -17,10 +17,7 @@ __all__ = ["VideoFrames", "read_frame_candidates"]
 
 def _to_uint8_crop(frame: np.ndarray) -> np.ndarray:
     # OpenL3's image policy: short side rescaled to 256 (bilinear), centre 224x224 crop
-    try:  # its home once openl3/core.py is split (main after 26f7689)
-        from ..openl3.image import _rescale_crop
-    except ImportError:  # this branch's base: still in core.py
-        from ..openl3.core import _rescale_crop
+    from ..openl3.image import _rescale_crop
 
     crop = _rescale_crop(frame[None])[0]
     return np.clip(np.round(crop * 255.0), 0, 255).astype(np.uint8)
