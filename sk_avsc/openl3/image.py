@@ -11,7 +11,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import torch
 
 from .._validation import check_choice, check_real
 from ..exceptions import ImageError
