@@ -6,9 +6,11 @@ and reports for OpenL3AudioEmbedder, OpenL3FrameEmbedder and AudioVisualEmbedder
 (paper setting: mel256, env, 512-d, hop 0.1 s, 96 windows per clip):
 
 - clips/s from files (no cache),
-- the time spent decoding and preprocessing (soundfile + resampling/framing;
-  ffmpeg decoding + frame resizing) as a share of the embedding time,
-- peak resident memory of this process and of its ffmpeg children.
+- the time spent decoding and preprocessing one clip (soundfile + resampling/framing;
+  ffmpeg decoding + frame resizing),
+- the networks alone on those decoded inputs, and files/network: the network time over
+  the time per clip from the files (1.0: decoding costs nothing),
+- peak resident memory of the process and its ffmpeg children, per embedder.
 
 The networks use random weights: speed and memory do not depend on the weight
 values, only on the architecture, which is the same.

@@ -24,6 +24,12 @@ Run it beside openl3 (TensorFlow) for ratios, from the repository root::
 
 Without openl3 it prints sk_avsc's figures only. ``--device cuda`` times our models on a
 GPU (openl3 is then skipped).
+
+``--isolate`` runs each implementation alone in its own process (the parent imports
+neither TensorFlow nor torch): the comparison a user makes, since in one process the
+two libraries' thread pools compete for the cores (a pool that has just finished still
+spins for a while). The workers are warmed up one after the other, then timed in rounds;
+while one runs, the others wait idle on a pipe.
 """
 
 from __future__ import annotations
