@@ -104,6 +104,9 @@ def _parser() -> argparse.ArgumentParser:
                              "seconds of compilation)")
         sp.add_argument("--decode-workers", type=_positive_int, default=1,
                         help="threads decoding clips ahead of the networks (default 1)")
+        sp.add_argument("--embed-batch-size", type=_positive_int, default=32,
+                        help="windows/frames per OpenL3 forward pass (default 32; the "
+                             "results do not depend on it; 128-256 on a GPU)")
 
     def comparison_opts(sp):
         sp.add_argument("--resnet50-weights", default=None, metavar="FILE",
@@ -267,7 +270,7 @@ def _run(args, verbose) -> int:
                     weights=_weights_arg(args.weights), hop_size=args.hop_size,
                     duration=args.duration, frontend=args.frontend, device=args.device,
                     precision=args.precision, compile=args.compile,
-                    decode_workers=args.decode_workers,
+                    decode_workers=args.decode_workers, batch_size=args.embed_batch_size,
                     n_jobs=args.n_jobs, on_missing=args.on_missing, verbose=verbose)
         elif args.command == "train":
             train(args.features, args.system, args.out, subset=args.subset, split=args.split,
@@ -288,7 +291,7 @@ def _run(args, verbose) -> int:
                       resnet50_weights=args.resnet50_weights, crop_length=args.crop_length,
                       frontend=args.frontend, precision=args.precision,
                       compile=args.compile, decode_workers=args.decode_workers,
-                      verbose=verbose)
+                      embed_batch_size=args.embed_batch_size, verbose=verbose)
         elif args.command == "openl3":
             openl3_cli.run(args)
         elif args.command == "demo":

@@ -414,11 +414,12 @@ def reproduce(root, out, *, quick=False, weights=None, device="cpu", n_jobs=None
               epochs=None, batch_size=None, hop_size=None, duration=None, split="auto",
               random_state=0, all_systems=False, resnet50_weights=None, crop_length=400,
               frontend=PAPER_FRONTEND, precision="float32", compile=False, decode_workers=1,
-              verbose=1) -> dict:
+              embed_batch_size=32, verbose=1) -> dict:
     """Table 2: the five systems (with ``all_systems``, the three comparison systems too)
     trained on fold1_train, tested on fold1_evaluate, beside the paper's figures.
 
-    ``precision``, ``compile`` and ``decode_workers`` go to :func:`extract`."""
+    ``precision``, ``compile``, ``decode_workers`` and ``embed_batch_size`` (the
+    embedders' ``batch_size``) go to :func:`extract`; ``batch_size`` is the heads'."""
     from .report import write_comparison
     from .systems import PAPER_PARAMETERS, count_system_parameters
 
@@ -435,7 +436,8 @@ def reproduce(root, out, *, quick=False, weights=None, device="cpu", n_jobs=None
         print(f"OpenL3 audio front-end: {frontend}{paper}", file=sys.stderr)
     extract(root, features, kinds=kinds, weights=weights, hop_size=hop_size,
             duration=duration, frontend=frontend, device=device, precision=precision,
-            compile=compile, decode_workers=decode_workers, n_jobs=n_jobs, verbose=verbose)
+            compile=compile, decode_workers=decode_workers, batch_size=embed_batch_size,
+            n_jobs=n_jobs, verbose=verbose)
     results = {}
     import torch
 

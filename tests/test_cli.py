@@ -614,14 +614,19 @@ def test_extract_and_reproduce_pass_the_speed_options(monkeypatch, tmp_path):
     import sk_avsc.report
 
     monkeypatch.setattr(sk_avsc.report, "write_comparison", lambda *a, **k: "")
-    options = ["--precision", "bfloat16", "--compile", "--decode-workers", "3"]
+    options = ["--precision", "bfloat16", "--compile", "--decode-workers", "3",
+               "--embed-batch-size", "256"]
     assert main(["-q", "extract", str(tmp_path), "--out", str(tmp_path / "f"), *options]) == 0
-    assert main(["-q", "reproduce", str(tmp_path), "--out", str(tmp_path / "o"), *options]) == 0
-    speed = [{k: s[k] for k in ("precision", "compile", "decode_workers")} for s in seen]
-    assert speed == [{"precision": "bfloat16", "compile": True, "decode_workers": 3}] * 2
+    assert main(["-q", "reproduce", str(tmp_path), "--out", str(tmp_path / "o"), *options,
+                 "--batch-size", "16"]) == 0
+    keys = ("precision", "compile", "decode_workers", "batch_size")
+    speed = [{k: s[k] for k in keys} for s in seen]
+    # reproduce's --batch-size is the heads'; the embedders get --embed-batch-size
+    assert speed == [{"precision": "bfloat16", "compile": True, "decode_workers": 3,
+                      "batch_size": 256}] * 2
     assert main(["-q", "extract", str(tmp_path), "--out", str(tmp_path / "f")]) == 0
-    assert {k: seen[-1][k] for k in ("precision", "compile", "decode_workers")} == {
-        "precision": "float32", "compile": False, "decode_workers": 1}
+    assert {k: seen[-1][k] for k in keys} == {
+        "precision": "float32", "compile": False, "decode_workers": 1, "batch_size": 32}
 
 
 def test_extract_refuses_tf32_on_cpu_and_another_precision_in_a_store(data, tmp_path, capsys):
