@@ -71,6 +71,15 @@ def make_clip(folder: Path, seconds: float = 10.0) -> tuple[Path, Path]:
     return wav, mp4
 
 
+def make_clip_reported(folder: Path, seconds: float = 10.0) -> tuple[Path, Path]:
+    """:func:`make_clip`, printing how long it took and the files' sizes."""
+    t0 = time.perf_counter()
+    wav, mp4 = make_clip(folder, seconds)
+    print(f"made the clip in {time.perf_counter() - t0:.1f} s: {mp4.stat().st_size / 1e6:.1f} "
+          f"MB MP4, {wav.stat().st_size / 1e6:.1f} MB WAV")
+    return wav, mp4
+
+
 class PeakRSS:
     """Peak RSS of this process plus its children (ffmpeg), sampled every 20 ms."""
 
@@ -136,10 +145,7 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        t0 = time.perf_counter()
-        wav, mp4 = make_clip(folder, args.seconds)
-        print(f"made the clip in {time.perf_counter() - t0:.1f} s: {mp4.stat().st_size / 1e6:.1f} "
-              f"MB MP4, {wav.stat().st_size / 1e6:.1f} MB WAV")
+        wav, mp4 = make_clip_reported(folder, args.seconds)
         wavs, mp4s = [], []
         for i in range(args.clips):
             os.link(wav, folder / f"c{i}.wav")

@@ -176,8 +176,8 @@ def preprocess_image(images: np.ndarray) -> np.ndarray:
             batch = _rescale_crop(images)
         else:
             top, left = height // 2 - IMAGE_SIZE // 2, width // 2 - IMAGE_SIZE // 2
-            batch = images[:, top:top + IMAGE_SIZE, left:left + IMAGE_SIZE].astype(np.float64)
-        batch = batch.astype(np.float32, copy=False)
+            # one rounding to float32, as the float64 detour gave
+            batch = images[:, top:top + IMAGE_SIZE, left:left + IMAGE_SIZE].astype(np.float32)
     elif images.dtype.kind == "u":
         batch = 2 * _img_as_float(images, float32=True) - 1
     else:

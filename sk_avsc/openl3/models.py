@@ -84,6 +84,7 @@ LAYER_ORDER = (
 )
 
 
+#: Largest first-block activation of one CPU micro-batch (see ``_run_body``).
 _MICRO_BATCH_BYTES = 30 * 2**20
 
 
@@ -347,8 +348,6 @@ class _EmbeddingNetwork(nn.Module):
         # results do not depend on the batch composition.
         per_item = _FILTERS[0] * x.shape[-2] * x.shape[-1] * x.element_size()
         step = max(1, _MICRO_BATCH_BYTES // per_item)
-        if x.shape[0] <= step:
-            return runner(x).to(torch.float32)
         return torch.cat([runner(part).to(torch.float32) for part in x.split(step)])
 
     @property
