@@ -11,12 +11,11 @@ Two parts, both printed as tables (``--json`` also writes every figure):
    WAV and MP4 files, the demo's ``size="full"`` setting unless ``--quick``) embedded once
    by float32 and once by bfloat16 OpenL3 networks with the same weights (random weights in
    the official layout, ``weights="random"``, as the demo without the official files; or
-   ``--weights FOLDER`` holding the official files), through the public
-   :mod:`sk_avsc.openl3` API in exactly the front end's way (mel256 / env / 512-d,
-   openl3 0.3.1's front-end, centred windows, the frame at each window's centre; checked
-   against :func:`sk_avsc.systems.make_embedder` on the first clips). Each feature set goes
-   into a feature store, and the paper's five systems are trained and tested on it with
-   :func:`sk_avsc.experiment.train` / :func:`~sk_avsc.experiment.evaluate` for every
+   ``--weights FOLDER`` holding the official files), each into its own feature store by
+   :func:`sk_avsc.experiment.extract` with ``precision="float32"`` / ``"bfloat16"`` (what
+   ``sk-avsc extract --precision`` does: the paper's front end, mel256 / env / 512-d,
+   openl3 0.3.1's front-end). On each store the paper's five systems are trained and
+   tested with :func:`sk_avsc.experiment.train` / :func:`~sk_avsc.experiment.evaluate` for every
    training seed, as ``sk-avsc demo`` does. Per system: clip accuracy and log loss, mean and
    sd over the seeds for float32 and bfloat16, the difference of the means, and whether it
    is inside the seed spread (``|difference| <= the larger of the two sds``).
@@ -173,62 +172,6 @@ def print_fixture_table(rows: list[dict]) -> None:
 
 # --- 2. downstream ---------------------------------------------------------------------------
 
-def _read_frames(path: str):
-    """All frames of a video (uint8, (n, h, w, 3)) and its frame rate."""
-    import imageio_ffmpeg
-
-    reader = imageio_ffmpeg.read_frames(path)
-    meta = next(reader)
-    width, height = meta["size"]
-    frames = np.stack([np.frombuffer(b, np.uint8).reshape(height, width, 3) for b in reader])
-    return frames, float(meta["fps"])
-
-
-def embed_clips(table, audio_model, image_model, *, hop_size, batch_size) -> np.ndarray:
-    """(n_clips, n_windows, 1024) features of the paper's front end with these networks.
-
-    Audio windows through ``get_audio_embedding`` (centred); for each window the video frame
-    shown at its centre, ``floor(t * fps)`` (the embedders' ``frame_policy="center"``), the
-    clip's distinct frames normalised together as openl3 does.
-    """
-    import soundfile
-
-    from sk_avsc import openl3
-
-    audio, rates, frames = [], [], []
-    for a_path, v_path in zip(table["filename_audio"], table["filename_video"]):
-        wav, sr = soundfile.read(a_path, dtype="float32")
-        audio.append(wav)
-        rates.append(sr)
-        frames.append(_read_frames(v_path))
-    a_emb, stamps = openl3.get_audio_embedding(audio, rates, model=audio_model,
-                                               hop_size=hop_size, center=True,
-                                               frontend=audio_model.frontend,
-                                               batch_size=batch_size, verbose=False)
-    picks, shown = [], []
-    for (clip_frames, fps), ts in zip(frames, stamps):
-        index = np.minimum(np.floor(ts * fps + 1e-6).astype(int), len(clip_frames) - 1)
-        distinct, inverse = np.unique(index, return_inverse=True)
-        shown.append(clip_frames[distinct])
-        picks.append(inverse)
-    v_emb = openl3.get_image_embedding(shown, model=image_model, batch_size=batch_size,
-                                       verbose=False)
-    return np.stack([np.concatenate([a, v[i]], axis=1) for a, v, i in zip(a_emb, v_emb, picks)])
-
-
-def _networks(weights, dtype):
-    import torch
-
-    from sk_avsc import openl3
-    from sk_avsc.systems import PAPER_FRONTEND, front_end_weights
-
-    paths = front_end_weights(weights, download=False)
-    common = dict(input_repr="mel256", content_type="env", embedding_size=512,
-                  dtype=getattr(torch, dtype))
-    return (openl3.load_audio_model(paths["audio"], frontend=PAPER_FRONTEND, **common),
-            openl3.load_image_model(paths["image"], **common))
-
-
 def _mean_sd(values) -> tuple[float, float]:
     values = np.asarray(values, float)
     return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
@@ -241,7 +184,7 @@ def downstream(work: Path, *, setting: dict, seeds, epochs, weights, threads) ->
     from sk_avsc.datasets import load_tau2021, make_av_scenes
     from sk_avsc.exceptions import RandomWeightsWarning
     from sk_avsc.store import FeatureStore
-    from sk_avsc.systems import PAPER_FRONTEND, SYSTEMS, make_embedder
+    from sk_avsc.systems import PAPER_FRONTEND, SYSTEMS
 
     hop, data = setting["hop_size"], setting["data"]
     root = make_av_scenes(work / "data", **data, random_state=0)
@@ -255,39 +198,22 @@ def downstream(work: Path, *, setting: dict, seeds, epochs, weights, threads) ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RandomWeightsWarning)  # said in the report
         for precision in PRECISIONS:
-            audio_model, image_model = _networks(weights, precision)
+            # sk-avsc extract's own front end and store, at this precision
+            stores[precision] = work / f"features-{precision}"
             t0 = time.perf_counter()
-            features[precision] = {
-                s: embed_clips(ds.data, audio_model, image_model, hop_size=hop,
-                               batch_size=setting["batch_size"])
-                for s, ds in subsets.items()}
+            exp.extract(root, stores[precision], weights=weights, hop_size=hop,
+                        duration=data["duration"], frontend=PAPER_FRONTEND,
+                        batch_size=setting["batch_size"], precision=precision, verbose=0)
             seconds[precision] = time.perf_counter() - t0
-            print(f"embedded with {precision} in {seconds[precision]:.0f} s", flush=True)
-        # the same features as the front end of sk-avsc extract (float32), on a few clips
-        first = subsets["fold1_train"].data.iloc[:3]
-        ref = make_embedder(weights=weights, hop_size=hop,
-                            duration=data["duration"]).fit_transform(first)
-    check = _rel(features["float32"]["fold1_train"][:3], ref)
-    print(f"float32 features vs make_embedder on 3 clips: rel L2 {check:.1e}")
-    if check > 1e-5:
-        raise RuntimeError(f"this script's features differ from make_embedder's ({check:.1e})")
+            store = FeatureStore.open(stores[precision])
+            features[precision] = {s: store.read_subset(s)[0] for s in subsets}
+            print(f"extracted with {precision} in {seconds[precision]:.0f} s", flush=True)
     deviation = {}
     for s in subsets:
         a, b = features["float32"][s], features["bfloat16"][s]
         deviation[s] = {"audio": _rel(b[..., :512], a[..., :512]),
                         "video": _rel(b[..., 512:], a[..., 512:])}
     print(f"bf16 vs float32 features (rel L2): {deviation}")
-
-    for precision in PRECISIONS:
-        settings = {"root": str(Path(root).resolve()), "weights": str(weights), "hop_size": hop,
-                    "duration": data["duration"], "frontend": PAPER_FRONTEND,
-                    "batch_size": setting["batch_size"], "audio_dim": 512, "center": True,
-                    "dtype": precision}
-        store = FeatureStore.create(work / f"features-{precision}", settings)
-        for s, ds in subsets.items():
-            store.write_subset(s, features[precision][s], ds.frame,
-                               target_names=ds.target_names)
-        stores[precision] = store.path
 
     scores = {p: {s: {"accuracy": [], "log_loss": []} for s in SYSTEMS} for p in PRECISIONS}
     # small heads on small data: intra-op threads cost more than they give (as the demo)
@@ -322,7 +248,7 @@ def downstream(work: Path, *, setting: dict, seeds, epochs, weights, threads) ->
                 "inside_seed_spread": bool(abs(m16 - m32) <= max(s32, s16)),
             }
     return {"setting": setting, "epochs": epochs, "seeds": list(seeds), "weights": weights,
-            "clips": n_clips, "embed_seconds": seconds, "check_vs_make_embedder": check,
+            "clips": n_clips, "extract_seconds": seconds,
             "feature_deviation": deviation, "scores": scores, "summary": summary}
 
 
